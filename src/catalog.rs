@@ -1,0 +1,480 @@
+//! The root-only task catalog: data, not code.
+//!
+//! Each row says which CloudTrail event (source + name), under which condition, performs a task
+//! only the root user can do, with the AWS page that says so. `evaluate` walks this table for
+//! every record made with root credentials (own or AssumeRoot session).
+//! Source of the task list: <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks>
+
+use crate::model::{Severity, Task};
+use crate::record::{raw_as, Record};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// Tasks that require root user credentials.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks>
+pub const ROOT_TASKS_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks";
+/// Console sign-in events (ConsoleLogin, PasswordUpdated, PasswordRecovery*) in CloudTrail.
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html>
+pub const SIGNIN_EVENTS_DOC: &str = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html";
+/// Privileged tasks performed through `sts:AssumeRoot` and the task policies.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user-privileged-task.html>
+pub const PRIVILEGED_TASK_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user-privileged-task.html";
+/// Root user access keys.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user_manage_add-key.html>
+pub const ROOT_ACCESS_KEY_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user_manage_add-key.html";
+/// Root user MFA.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/enable-virt-mfa-for-root.html>
+pub const ROOT_MFA_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/enable-virt-mfa-for-root.html";
+/// X.509 signing certificates of the root user.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks>
+pub const SIGNING_CERT_DOC: &str = ROOT_TASKS_DOC;
+/// MFA delete on S3 buckets can be enabled only by the root user.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiFactorAuthenticationDelete.html>
+pub const MFA_DELETE_DOC: &str =
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiFactorAuthenticationDelete.html";
+/// Billing console events: `SetAccountPreferences` (account name, email, password),
+/// `CloseAccount`, `SetIAMAccessPreference` ("only for customers with root access").
+/// <https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/logging-using-cloudtrail.html>
+pub const BILLING_EVENTS_DOC: &str =
+    "https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/logging-using-cloudtrail.html";
+/// Closing a standalone account requires the root user.
+/// <https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/close-account.html>
+pub const CLOSE_ACCOUNT_DOC: &str =
+    "https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/close-account.html";
+/// Root password reset ("Forgot password") flow.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reset-root-password.html>
+pub const ROOT_PASSWORD_RESET_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reset-root-password.html";
+/// Editing IAM policies (what root does to restore locked-out administrators).
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_manage-edit.html>
+pub const EDIT_POLICIES_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_manage-edit.html";
+
+/// When a catalog row applies, beyond source and name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Always,
+    /// The call acts on the root user's own credentials: `requestParameters.userName` absent,
+    /// empty, or the `AWS ROOT USER` placeholder the IAM console records.
+    OwnCredentials,
+    /// `PutBucketVersioning` whose `VersioningConfiguration` sets `MfaDelete`.
+    SetsMfaDelete,
+    /// `SetQueueAttributes` that sets (or clears) the queue `Policy`.
+    SetsQueuePolicy,
+}
+
+/// One row of the catalog.
+#[derive(Debug)]
+pub struct TaskEntry {
+    pub task: Task,
+    pub event_source: &'static str,
+    pub event_names: &'static [&'static str],
+    pub condition: Condition,
+    pub severity: Severity,
+    /// The event itself can only come from root: the row applies also when the record carries
+    /// no `userIdentity.type` (billing console events are documented with a sparse identity).
+    pub inherent: bool,
+    /// What happened, in plain words, completing "Root user ...".
+    pub what: &'static str,
+    pub doc: &'static str,
+}
+
+macro_rules! row {
+    ($task:ident, $src:literal, [$($n:literal),+], $cond:ident, $sev:ident, $what:literal, $doc:expr) => {
+        row!($task, $src, [$($n),+], $cond, $sev, false, $what, $doc)
+    };
+    ($task:ident, $src:literal, [$($n:literal),+], $cond:ident, $sev:ident, $inherent:literal, $what:literal, $doc:expr) => {
+        TaskEntry {
+            task: Task::$task,
+            event_source: $src,
+            event_names: &[$($n),+],
+            condition: Condition::$cond,
+            severity: Severity::$sev,
+            inherent: $inherent,
+            what: $what,
+            doc: $doc,
+        }
+    };
+}
+
+/// Root-only tasks that CloudTrail records.
+pub const TASK_CATALOG: &[TaskEntry] = &[
+    row!(
+        RootPasswordChange,
+        "signin.amazonaws.com",
+        ["PasswordUpdated"],
+        Always,
+        High,
+        "changed the root password",
+        SIGNIN_EVENTS_DOC
+    ),
+    // Not named on an AWS page; detection vendors document them as the root "Forgot password" flow.
+    row!(
+        RootPasswordRecovery,
+        "signin.amazonaws.com",
+        ["PasswordRecoveryRequested"],
+        Always,
+        High,
+        true,
+        "requested root password recovery",
+        ROOT_PASSWORD_RESET_DOC
+    ),
+    row!(
+        RootPasswordRecovery,
+        "signin.amazonaws.com",
+        ["PasswordRecoveryCompleted"],
+        Always,
+        Critical,
+        true,
+        "completed root password recovery (new password set)",
+        ROOT_PASSWORD_RESET_DOC
+    ),
+    row!(
+        RootAccessKey,
+        "iam.amazonaws.com",
+        ["CreateAccessKey"],
+        OwnCredentials,
+        Critical,
+        "created an access key for the root user",
+        ROOT_ACCESS_KEY_DOC
+    ),
+    row!(
+        RootAccessKey,
+        "iam.amazonaws.com",
+        ["UpdateAccessKey", "DeleteAccessKey"],
+        OwnCredentials,
+        High,
+        "changed or deleted a root access key",
+        ROOT_ACCESS_KEY_DOC
+    ),
+    row!(
+        RootMfaChange,
+        "iam.amazonaws.com",
+        ["DeactivateMFADevice", "DeleteVirtualMFADevice"],
+        OwnCredentials,
+        Critical,
+        "removed the root user's MFA device",
+        ROOT_MFA_DOC
+    ),
+    row!(
+        RootMfaChange,
+        "iam.amazonaws.com",
+        ["EnableMFADevice", "ResyncMFADevice"],
+        OwnCredentials,
+        High,
+        "enabled or resynced an MFA device for the root user",
+        ROOT_MFA_DOC
+    ),
+    row!(
+        RootSigningCertificate,
+        "iam.amazonaws.com",
+        [
+            "UploadSigningCertificate",
+            "UpdateSigningCertificate",
+            "DeleteSigningCertificate"
+        ],
+        OwnCredentials,
+        High,
+        "changed the root user's X.509 signing certificates",
+        SIGNING_CERT_DOC
+    ),
+    row!(
+        RootLoginProfile,
+        "iam.amazonaws.com",
+        ["CreateLoginProfile"],
+        OwnCredentials,
+        Critical,
+        "created a root password (login profile)",
+        PRIVILEGED_TASK_DOC
+    ),
+    row!(
+        RootLoginProfile,
+        "iam.amazonaws.com",
+        ["UpdateLoginProfile", "DeleteLoginProfile"],
+        OwnCredentials,
+        High,
+        "changed or deleted the root password (login profile)",
+        PRIVILEGED_TASK_DOC
+    ),
+    row!(
+        AccountSettings,
+        "billingconsole.amazonaws.com",
+        ["SetAccountPreferences"],
+        Always,
+        High,
+        "changed account settings (name, e-mail or password)",
+        BILLING_EVENTS_DOC
+    ),
+    row!(
+        CloseAccount,
+        "billingconsole.amazonaws.com",
+        ["CloseAccount"],
+        Always,
+        Critical,
+        true,
+        "closed the AWS account",
+        CLOSE_ACCOUNT_DOC
+    ),
+    row!(
+        BillingIamAccess,
+        "billingconsole.amazonaws.com",
+        ["SetIAMAccessPreference"],
+        Always,
+        High,
+        true,
+        "changed IAM user access to the Billing console",
+        BILLING_EVENTS_DOC
+    ),
+    // The record does not say whether the invoice was one only root may see (AWS Inc./AISPL).
+    row!(
+        TaxInvoice,
+        "taxconsole.amazonaws.com",
+        ["DownloadTaxInvoice", "GetTaxInvoicesMetadata"],
+        Always,
+        Low,
+        "viewed tax invoices",
+        BILLING_EVENTS_DOC
+    ),
+    row!(
+        S3MfaDelete,
+        "s3.amazonaws.com",
+        ["PutBucketVersioning"],
+        SetsMfaDelete,
+        Critical,
+        "changed MFA Delete on an S3 bucket",
+        MFA_DELETE_DOC
+    ),
+    row!(
+        S3BucketPolicyUnlock,
+        "s3.amazonaws.com",
+        ["DeleteBucketPolicy"],
+        Always,
+        High,
+        "deleted an S3 bucket policy (unlock a bucket that denies everyone)",
+        PRIVILEGED_TASK_DOC
+    ),
+    row!(
+        SqsQueuePolicyUnlock,
+        "sqs.amazonaws.com",
+        ["SetQueueAttributes"],
+        SetsQueuePolicy,
+        High,
+        "replaced an SQS queue policy (unlock a queue that denies everyone)",
+        PRIVILEGED_TASK_DOC
+    ),
+    row!(
+        RestoreIamPermissions,
+        "iam.amazonaws.com",
+        [
+            "AttachUserPolicy",
+            "AttachGroupPolicy",
+            "AttachRolePolicy",
+            "PutUserPolicy",
+            "PutGroupPolicy",
+            "PutRolePolicy",
+            "AddUserToGroup",
+            "CreatePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "DeleteUserPermissionsBoundary",
+            "DeleteRolePermissionsBoundary"
+        ],
+        Always,
+        High,
+        "edited IAM permissions (restoring access locked out of IAM)",
+        EDIT_POLICIES_DOC
+    ),
+];
+
+/// A root-only task (from AWS's list) that leaves no CloudTrail event to detect.
+#[derive(Debug)]
+pub struct Unrecorded {
+    pub name: &'static str,
+    pub why: &'static str,
+    pub doc: &'static str,
+}
+
+/// Root-only tasks with no documented CloudTrail event: no rule can see them. (All task ids of
+/// `design.md` have an event; these are the rest of AWS's list.)
+pub const UNRECORDED_TASKS: &[Unrecorded] = &[
+    Unrecorded {
+        name: "Register as a seller in the Reserved Instance Marketplace",
+        why: "no CloudTrail event is documented for seller registration",
+        doc: ROOT_TASKS_DOC,
+    },
+    Unrecorded {
+        name: "Sign up for AWS GovCloud (US)",
+        why: "sign-up happens outside the account's API surface; no CloudTrail event is documented",
+        doc: ROOT_TASKS_DOC,
+    },
+];
+
+/// The catalog rows that match a record. `root` says the record was made with root
+/// credentials (own or AssumeRoot session); without it only `inherent` rows can match, and only
+/// on a record without `userIdentity.type`.
+pub fn matching<'r>(
+    record: &'r Record<'_>,
+    root: bool,
+) -> impl Iterator<Item = &'static TaskEntry> + 'r {
+    let source = record.event_source();
+    let name = record.event_name();
+    let untyped = record.identity_type().is_none();
+    TASK_CATALOG.iter().filter(move |e| {
+        (root || (e.inherent && untyped))
+            && e.event_source == source
+            && e.event_names.contains(&name)
+            && holds(e.condition, record)
+    })
+}
+
+fn holds(c: Condition, r: &Record) -> bool {
+    match c {
+        Condition::Always => true,
+        Condition::OwnCredentials => match r.request_param("userName") {
+            None => true,
+            Some(u) => u.is_empty() || u.eq_ignore_ascii_case("AWS ROOT USER"),
+        },
+        Condition::SetsMfaDelete => {
+            #[derive(Deserialize)]
+            struct Req<'a> {
+                #[serde(
+                    rename = "VersioningConfiguration",
+                    default,
+                    borrow,
+                    deserialize_with = "crate::lenient::object"
+                )]
+                vc: Option<Vc<'a>>,
+            }
+            #[derive(Deserialize)]
+            struct Vc<'a> {
+                #[serde(
+                    rename = "MfaDelete",
+                    default,
+                    borrow,
+                    deserialize_with = "crate::lenient::string"
+                )]
+                mfa_delete: Option<Cow<'a, str>>,
+            }
+            raw_as::<Req>(r.request_parameters)
+                .and_then(|q| q.vc?.mfa_delete)
+                .is_some()
+        }
+        Condition::SetsQueuePolicy => {
+            #[derive(Deserialize)]
+            struct Req<'a> {
+                #[serde(default, borrow)]
+                attributes: Option<&'a serde_json::value::RawValue>,
+            }
+            raw_as::<Req>(r.request_parameters)
+                .and_then(|q| q.attributes)
+                .is_some_and(|a| crate::record::raw_field(a, "Policy").is_some())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tasks(json: &str) -> Vec<Task> {
+        let r = Record::from_json(json).unwrap();
+        matching(&r, true).map(|e| e.task).collect()
+    }
+
+    macro_rules! yields {
+        ($name:ident, $json:expr, [$($t:ident),*]) => {
+            #[test]
+            fn $name() {
+                assert_eq!(tasks($json), vec![$(Task::$t),*], "{}", $json);
+            }
+        };
+    }
+
+    yields!(
+        own_key,
+        r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","requestParameters":{}}"#,
+        [RootAccessKey]
+    );
+    yields!(
+        own_key_null_params,
+        r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","requestParameters":null}"#,
+        [RootAccessKey]
+    );
+    yields!(
+        key_for_user_not_task,
+        r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","requestParameters":{"userName":"bob"}}"#,
+        []
+    );
+    yields!(
+        root_mfa_placeholder,
+        r#"{"eventSource":"iam.amazonaws.com","eventName":"EnableMFADevice","requestParameters":{"userName":"AWS ROOT USER"}}"#,
+        [RootMfaChange]
+    );
+    yields!(
+        mfa_delete,
+        r#"{"eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","requestParameters":{"VersioningConfiguration":{"Status":"Enabled","MfaDelete":"Enabled"}}}"#,
+        [S3MfaDelete]
+    );
+    yields!(
+        versioning_only,
+        r#"{"eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","requestParameters":{"VersioningConfiguration":{"Status":"Enabled"}}}"#,
+        []
+    );
+    yields!(
+        queue_policy,
+        r#"{"eventSource":"sqs.amazonaws.com","eventName":"SetQueueAttributes","requestParameters":{"attributes":{"Policy":""}}}"#,
+        [SqsQueuePolicyUnlock]
+    );
+    yields!(
+        queue_other_attr,
+        r#"{"eventSource":"sqs.amazonaws.com","eventName":"SetQueueAttributes","requestParameters":{"attributes":{"DelaySeconds":"5"}}}"#,
+        []
+    );
+    yields!(
+        bucket_policy,
+        r#"{"eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPolicy"}"#,
+        [S3BucketPolicyUnlock]
+    );
+    yields!(
+        wrong_source,
+        r#"{"eventSource":"ec2.amazonaws.com","eventName":"DeleteBucketPolicy"}"#,
+        []
+    );
+    yields!(
+        params_not_object,
+        r#"{"eventSource":"s3.amazonaws.com","eventName":"PutBucketVersioning","requestParameters":"x"}"#,
+        []
+    );
+
+    #[test]
+    fn catalog_covers_every_task() {
+        for t in Task::ALL {
+            assert!(
+                TASK_CATALOG.iter().any(|e| e.task == *t),
+                "{t} has no catalog row"
+            );
+        }
+    }
+
+    #[test]
+    fn inherent_rows_match_untyped_records_only() {
+        let untyped = Record::from_json(r#"{"userIdentity":{"accountId":"1"},"eventSource":"billingconsole.amazonaws.com","eventName":"SetIAMAccessPreference"}"#).unwrap();
+        assert_eq!(matching(&untyped, false).count(), 1);
+        let user = Record::from_json(r#"{"userIdentity":{"type":"IAMUser"},"eventSource":"billingconsole.amazonaws.com","eventName":"SetIAMAccessPreference"}"#).unwrap();
+        assert_eq!(matching(&user, false).count(), 0);
+        let plain = Record::from_json(r#"{"userIdentity":{"accountId":"1"},"eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPolicy"}"#).unwrap();
+        assert_eq!(matching(&plain, false).count(), 0);
+    }
+
+    #[test]
+    fn catalog_rows_are_well_formed() {
+        for e in TASK_CATALOG {
+            assert!(e.event_source.ends_with(".amazonaws.com"), "{e:?}");
+            assert!(e.doc.starts_with("https://docs.aws.amazon.com/"), "{e:?}");
+            assert!(!e.event_names.is_empty());
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Reading CloudTrail wherever users have it, one record at a time.
+//!
+//! Accepted shapes, detected from the content: a CloudTrail log file `{"Records": [...]}` (as
+//! delivered to S3, plain or gzip), one EventBridge event (`detail-type` + `detail`), one bare
+//! record, a JSON array of records or events, several of these one after another, and JSON Lines.
+//! `Records` arrays are streamed element by element, so memory stays flat whatever the file size:
+//! only the record being analysed is held.
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+
+/// Read buffer size; large buffers matter for gzip and for serde_json's byte-wise reader.
+pub const BUF_SIZE: usize = 256 * 1024;
+
+/// The EventBridge envelope around a record, when there was one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Envelope {
+    pub detail_type: Option<String>,
+    pub source: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub id: Option<String>,
+}
+
+/// What the decoder hands over, one at a time.
+#[derive(Debug)]
+pub enum Item<'a> {
+    /// One record's JSON text (not yet parsed), with its envelope if it came in one.
+    Record {
+        index: u64,
+        json: &'a str,
+        envelope: Option<&'a Envelope>,
+    },
+    /// An EventBridge event that does not carry a CloudTrail record (counted, not an error).
+    NotCloudTrail { index: u64, detail_type: String },
+    /// A value that is not a record; the rest of the input is still read.
+    Bad { index: u64, reason: String },
+}
+
+/// Why the consumer stopped the decoder (e.g. a closed output pipe).
+#[derive(Debug)]
+pub struct Stop(pub io::Error);
+
+/// Why an input could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("record {index}: {source}")]
+    Syntax {
+        index: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("read error: {0}")]
+    Io(#[from] io::Error),
+    #[error("empty input: no JSON value")]
+    Empty,
+    #[error("consumer stopped")]
+    Stopped(io::Error),
+}
+
+type Sink<'s> = dyn FnMut(Item<'_>) -> Result<(), Stop> + 's;
+
+struct Ctx<'s, 'f> {
+    sink: &'s mut Sink<'f>,
+    next: u64,
+    stop: Option<Stop>,
+}
+
+impl Ctx<'_, '_> {
+    fn emit(&mut self, item: Item<'_>) -> Result<(), Stop> {
+        self.next += 1;
+        (self.sink)(item)
+    }
+
+    fn fail<E: de::Error>(&mut self, stop: Stop) -> E {
+        self.stop = Some(stop);
+        E::custom("stopped by consumer")
+    }
+
+    /// A value from an array, a JSON Lines line or a whole document that is not a log file:
+    /// an EventBridge event, a bare record, or something else.
+    fn value<E: de::Error>(&mut self, json: &str) -> Result<(), E> {
+        let index = self.next;
+        let item_res = match serde_json::from_str::<Probe>(json) {
+            Err(e) => self.emit(Item::Bad {
+                index,
+                reason: format!("not a CloudTrail record or event: {e}"),
+            }),
+            Ok(p) => match (p.detail, p.detail_type.is_some() || p.source.is_some()) {
+                (Some(detail), true) => {
+                    let env = Envelope {
+                        detail_type: p.detail_type.map(str_of),
+                        source: p.source.map(str_of),
+                        account: p.account.map(str_of),
+                        region: p.region.map(str_of),
+                        id: p.id.map(str_of),
+                    };
+                    if detail.get().trim_start().starts_with('{') && looks_like_record(detail.get())
+                    {
+                        self.emit(Item::Record {
+                            index,
+                            json: detail.get(),
+                            envelope: Some(&env),
+                        })
+                    } else {
+                        let detail_type = env.detail_type.clone().unwrap_or_default();
+                        self.emit(Item::NotCloudTrail { index, detail_type })
+                    }
+                }
+                _ => self.emit(Item::Record {
+                    index,
+                    json,
+                    envelope: None,
+                }),
+            },
+        };
+        item_res.map_err(|s| self.fail(s))
+    }
+}
+
+fn str_of(v: crate::lenient::LenientString) -> String {
+    crate::sanitize::clean(&v.0, crate::sanitize::MAX_FIELD)
+}
+
+/// Whether a JSON object has one of the keys every CloudTrail record has.
+fn looks_like_record(json: &str) -> bool {
+    [
+        "\"eventName\"",
+        "\"eventSource\"",
+        "\"eventVersion\"",
+        "\"eventTime\"",
+        "\"userIdentity\"",
+        "\"eventname\"",
+    ]
+    .iter()
+    .any(|k| json.contains(k))
+}
+
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "detail-type", default)]
+    detail_type: Option<crate::lenient::LenientString>,
+    #[serde(default, borrow)]
+    detail: Option<&'a RawValue>,
+    #[serde(default)]
+    source: Option<crate::lenient::LenientString>,
+    #[serde(default)]
+    account: Option<crate::lenient::LenientString>,
+    #[serde(default)]
+    region: Option<crate::lenient::LenientString>,
+    #[serde(default)]
+    id: Option<crate::lenient::LenientString>,
+}
+
+/// One top-level JSON value.
+struct Top<'c, 's, 'f>(&'c mut Ctx<'s, 'f>);
+
+impl<'de> DeserializeSeed<'de> for Top<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CloudTrail log file, record, EventBridge event, or an array of them")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+        let mut log_file = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "Records" {
+                map.next_value_seed(RecordsSeed(self.0))?;
+                log_file = true;
+            } else {
+                fields.push((key, map.next_value()?));
+            }
+        }
+        if log_file {
+            return Ok(());
+        }
+        let mut json = String::with_capacity(
+            fields
+                .iter()
+                .map(|(k, v)| k.len() + v.get().len() + 4)
+                .sum::<usize>()
+                + 2,
+        );
+        json.push('{');
+        for (i, (k, v)) in fields.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&serde_json::to_string(k).map_err(de::Error::custom)?);
+            json.push(':');
+            json.push_str(v.get());
+        }
+        json.push('}');
+        self.0.value(&json)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            self.0.value(raw.get())?;
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_a_record("a string")
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_a_record("a number")
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_a_record("a number")
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_a_record("a number")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_a_record("a boolean")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.not_a_record("null")
+    }
+}
+
+impl Top<'_, '_, '_> {
+    fn not_a_record<E: de::Error>(self, what: &str) -> Result<(), E> {
+        let index = self.0.next;
+        let reason =
+            format!("expected a CloudTrail record, log file or EventBridge event, found {what}");
+        self.0
+            .emit(Item::Bad { index, reason })
+            .map_err(|s| self.0.fail(s))
+    }
+}
+
+/// The `Records` array of a log file, streamed.
+struct RecordsSeed<'c, 's, 'f>(&'c mut Ctx<'s, 'f>);
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("`Records` to be an array of CloudTrail records")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            let index = self.0.next;
+            let r = self.0.emit(Item::Record {
+                index,
+                json: raw.get(),
+                envelope: None,
+            });
+            r.map_err(|s| self.0.fail(s))?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens `reader` as plain or gzip data (by its magic bytes) and buffers it.
+pub fn maybe_gunzip<'r, R: Read + 'r>(reader: R) -> io::Result<Box<dyn BufRead + 'r>> {
+    let mut buf = BufReader::with_capacity(BUF_SIZE, reader);
+    let head = buf.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::bufread::MultiGzDecoder::new(buf);
+        Ok(Box::new(BufReader::with_capacity(BUF_SIZE, gz)))
+    } else {
+        Ok(Box::new(buf))
+    }
+}
+
+/// Decodes a stream of JSON values (one document, or several one after another).
+/// A syntax error stops this input: its position is reported and the values before it were
+/// already handed over.
+pub fn decode_stream<R: BufRead>(reader: R, sink: &mut Sink<'_>) -> Result<(), DecodeError> {
+    let mut ctx = Ctx {
+        sink,
+        next: 0,
+        stop: None,
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut first = true;
+    loop {
+        if let Err(source) = Top(&mut ctx).deserialize(&mut de) {
+            if let Some(Stop(e)) = ctx.stop.take() {
+                return Err(DecodeError::Stopped(e));
+            }
+            if first && source.is_eof() && source.line() == 1 && source.column() == 0 {
+                return Err(DecodeError::Empty);
+            }
+            if source.is_io() {
+                return Err(DecodeError::Io(source.into()));
+            }
+            return Err(DecodeError::Syntax {
+                index: ctx.next,
+                source,
+            });
+        }
+        first = false;
+        if de.end().is_ok() {
+            return Ok(());
+        }
+    }
+}
+
+/// Decodes JSON Lines: each non-blank line is one value of any accepted shape. A bad line is
+/// reported (with its line number) and the following lines are still read.
+pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<(), DecodeError> {
+    let mut ctx = Ctx {
+        sink,
+        next: 0,
+        stop: None,
+    };
+    let mut line = Vec::with_capacity(64 * 1024);
+    let mut line_no = 0u64;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        let bad = |ctx: &mut Ctx, reason: String| {
+            let index = ctx.next;
+            ctx.emit(Item::Bad {
+                index,
+                reason: format!("line {line_no}: {reason}"),
+            })
+        };
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) => t,
+            Err(e) => {
+                bad(&mut ctx, format!("not UTF-8: {e}"))
+                    .map_err(|Stop(e)| DecodeError::Stopped(e))?;
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let res = Top(&mut ctx).deserialize(&mut de).and_then(|()| de.end());
+        if let Err(e) = res {
+            if let Some(Stop(e)) = ctx.stop.take() {
+                return Err(DecodeError::Stopped(e));
+            }
+            bad(&mut ctx, e.to_string()).map_err(|Stop(e)| DecodeError::Stopped(e))?;
+        }
+    }
+}

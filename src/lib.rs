@@ -1,0 +1,18 @@
+//! rootwatch: detect AWS root-user activity in CloudTrail and tell who is behind each session.
+//!
+//! The core (`record`, `classify`, `rules`, `catalog`, `assume`, `analyze`) is pure: plain
+//! functions over one record, no I/O and no clock. Adapters (`input`, `replay`, `render`) do
+//! the reading and writing.
+
+pub mod analyze;
+pub mod assume;
+pub mod catalog;
+pub mod classify;
+pub mod input;
+pub mod lenient;
+pub mod model;
+pub mod record;
+pub mod render;
+pub mod replay;
+pub mod rules;
+pub mod sanitize;

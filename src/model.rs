@@ -1,0 +1,233 @@
+//! The output vocabulary: principal classes, rule ids, task ids, severities and the per-record
+//! report whose JSON form is the `--format jsonl` contract of `shared/design.md`.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! named_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        $vis enum $name { $($(#[$vm])* $variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::ALL.iter().copied().find(|v| v.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| {
+                    let names: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("unknown {} {s:?}; expected one of: {}", stringify!($name), names.join(", "))
+                })
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// How bad a finding is, in increasing order.
+    pub enum Severity {
+        Info => "info",
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+        Critical => "critical",
+    }
+}
+
+named_enum! {
+    /// Our class of the principal behind a record (finer than `userIdentity.type`).
+    pub enum PrincipalClass {
+        Root => "root",
+        /// A request in an `sts:AssumeRoot` privileged session.
+        RootSession => "root_session",
+        IamUser => "iam_user",
+        /// A role session of an IAM Identity Center permission set (`AWSReservedSSO_*` role).
+        SsoSession => "sso_session",
+        ServiceLinkedRole => "service_linked_role",
+        /// An EC2 instance-profile role session.
+        Ec2Instance => "ec2_instance",
+        RoleSession => "role_session",
+        FederatedUser => "federated_user",
+        SamlUser => "saml_user",
+        WebIdentityUser => "web_identity_user",
+        IdentityCenterUser => "identity_center_user",
+        AwsService => "aws_service",
+        AwsAccount => "aws_account",
+        /// An unauthenticated request.
+        Anonymous => "anonymous",
+        Directory => "directory",
+        Unknown => "unknown",
+        /// A `userIdentity.type` we do not know.
+        Other => "other",
+    }
+}
+
+named_enum! {
+    /// Rule ids of `design.md`.
+    pub enum Rule {
+        RootConsoleLogin => "root-console-login",
+        RootConsoleLoginFailure => "root-console-login-failure",
+        RootCredentialUse => "root-credential-use",
+        RootOnlyTask => "root-only-task",
+        RootSession => "root-session",
+    }
+}
+
+named_enum! {
+    /// Tasks only the root user can perform (`task` of a `root-only-task` finding).
+    pub enum Task {
+        RootPasswordChange => "root-password-change",
+        RootPasswordRecovery => "root-password-recovery",
+        RootAccessKey => "root-access-key",
+        RootMfaChange => "root-mfa-change",
+        RootSigningCertificate => "root-signing-certificate",
+        RootLoginProfile => "root-login-profile",
+        AccountSettings => "account-settings",
+        CloseAccount => "close-account",
+        BillingIamAccess => "billing-iam-access",
+        TaxInvoice => "tax-invoice",
+        S3MfaDelete => "s3-mfa-delete",
+        S3BucketPolicyUnlock => "s3-bucket-policy-unlock",
+        SqsQueuePolicyUnlock => "sqs-queue-policy-unlock",
+        RestoreIamPermissions => "restore-iam-permissions",
+    }
+}
+
+/// Who made the request.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Principal {
+    /// `userIdentity.type` as recorded (control characters escaped), `null` when absent.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub class: PrincipalClass,
+    pub arn: Option<String>,
+    pub account_id: Option<String>,
+    pub access_key_id: Option<String>,
+    pub principal_id: Option<String>,
+    pub user_name: Option<String>,
+    /// `sessionContext.attributes.mfaAuthenticated`.
+    pub mfa_authenticated: Option<bool>,
+    pub invoked_by: Option<String>,
+    /// ARN of `sessionContext.sessionIssuer` (the role, or the user of a federation token).
+    pub session_issuer: Option<String>,
+    pub session_name: Option<String>,
+    pub source_identity: Option<String>,
+}
+
+/// One rule that fired on a record.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    /// One line in plain words, safe to print.
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+    /// The AWS documentation page behind the rule or task.
+    pub doc: &'static str,
+}
+
+/// A session-issuing STS call (AssumeRole*, AssumeRoot, GetFederationToken, GetSessionToken).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Assumption {
+    pub api: String,
+    pub succeeded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_account: Option<String>,
+    /// `taskPolicyArn.arn` of an AssumeRoot call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_policy: Option<String>,
+}
+
+/// The principal that started the session a record's credentials belong to (session tracking).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Origin {
+    pub arn: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub class: PrincipalClass,
+    pub chain: Vec<serde_json::Value>,
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InputRef {
+    pub file: String,
+    /// 0-based index of the record in its file, counting every record shape.
+    pub index: u64,
+}
+
+/// Everything rootwatch says about one record: one line of `--format jsonl`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordReport {
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    pub event_source: Option<String>,
+    pub event_time: Option<String>,
+    pub aws_region: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_code: Option<String>,
+    pub read_only: bool,
+    pub principal: Principal,
+    pub findings: Vec<Finding>,
+    pub assumption: Option<Assumption>,
+    pub origin: Option<Origin>,
+    pub input: InputRef,
+}
+
+impl RecordReport {
+    /// The highest severity among the findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_order_and_parse() {
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
+        assert!("severe"
+            .parse::<Severity>()
+            .unwrap_err()
+            .contains("critical"));
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in PrincipalClass::ALL {
+            assert!(seen.insert(c.as_str()));
+        }
+        for t in Task::ALL {
+            assert!(seen.insert(t.as_str()));
+        }
+    }
+}

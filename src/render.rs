@@ -1,0 +1,188 @@
+//! Output formats of `rootwatch replay`: `table` for a person, `jsonl` (the contract of
+//! `design.md`) and `json` for machines.
+
+use crate::model::{RecordReport, Severity};
+use crate::replay::{InputError, Output, Stats};
+use std::io::{self, Write};
+
+/// One JSON object per record, one per line.
+pub struct Jsonl<W: Write> {
+    pub out: W,
+}
+
+impl<W: Write> Output for Jsonl<W> {
+    fn record(&mut self, report: &RecordReport) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, report)?;
+        self.out.write_all(b"\n")
+    }
+    fn error(&mut self, _: &InputError) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders one report as its `jsonl` line (without the newline).
+pub fn jsonl_line(report: &RecordReport) -> String {
+    serde_json::to_string(report).expect("reports serialise")
+}
+
+/// One JSON document `{"records": [...], "errors": [...], "summary": {...}}`, streamed.
+pub struct Json<W: Write> {
+    pub out: W,
+    started: bool,
+    errors: Vec<InputError>,
+}
+
+/// At most this many errors are kept for the JSON document (all are counted).
+pub const MAX_KEPT_ERRORS: usize = 1000;
+
+impl<W: Write> Json<W> {
+    pub fn new(out: W) -> Self {
+        Json {
+            out,
+            started: false,
+            errors: Vec::new(),
+        }
+    }
+    pub fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+        if !self.started {
+            self.out.write_all(b"{\"records\":[")?;
+        }
+        self.out.write_all(b"],\"errors\":")?;
+        serde_json::to_writer(&mut self.out, &self.errors)?;
+        self.out.write_all(b",\"summary\":")?;
+        serde_json::to_writer(&mut self.out, stats)?;
+        self.out.write_all(b"}\n")
+    }
+}
+
+impl<W: Write> Output for Json<W> {
+    fn record(&mut self, report: &RecordReport) -> io::Result<()> {
+        self.out.write_all(if self.started {
+            b","
+        } else {
+            b"{\"records\":["
+        })?;
+        self.started = true;
+        serde_json::to_writer(&mut self.out, report).map_err(io::Error::from)
+    }
+    fn error(&mut self, e: &InputError) -> io::Result<()> {
+        if self.errors.len() < MAX_KEPT_ERRORS {
+            self.errors.push(e.clone());
+        }
+        Ok(())
+    }
+}
+
+/// One line per finding for a person, then a summary.
+pub struct Table<W: Write> {
+    pub out: W,
+    pub color: bool,
+}
+
+fn paint(color: bool, sev: Severity) -> (&'static str, &'static str) {
+    if !color {
+        return ("", "");
+    }
+    let on = match sev {
+        Severity::Critical => "\x1b[1;31m",
+        Severity::High => "\x1b[31m",
+        Severity::Medium => "\x1b[33m",
+        Severity::Low => "\x1b[36m",
+        Severity::Info => "\x1b[2m",
+    };
+    (on, "\x1b[0m")
+}
+
+impl<W: Write> Table<W> {
+    pub fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+        let w = &mut self.out;
+        let total: u64 = stats.findings_by_rule.values().sum();
+        if total == 0 {
+            writeln!(w, "No findings.")?;
+        }
+        writeln!(w)?;
+        writeln!(w, "Summary")?;
+        let mut files = format!("{}", stats.files_read);
+        if stats.files_skipped > 0 {
+            files += &format!(" ({} other files skipped)", stats.files_skipped);
+        }
+        if stats.digest_files_skipped > 0 {
+            files += &format!(" ({} digest files skipped)", stats.digest_files_skipped);
+        }
+        writeln!(w, "  files read       {files}")?;
+        writeln!(w, "  records read     {}", stats.records)?;
+        if stats.not_cloudtrail_events > 0 {
+            writeln!(
+                w,
+                "  other events     {} (EventBridge events without a CloudTrail record)",
+                stats.not_cloudtrail_events
+            )?;
+        }
+        writeln!(w, "  unreadable       {}", stats.errors)?;
+        writeln!(
+            w,
+            "  by principal     {}",
+            join(stats.by_class.iter().map(|(k, v)| format!("{k} {v}")))
+        )?;
+        writeln!(
+            w,
+            "  findings         {total}{}",
+            if total > 0 { ":" } else { "" }
+        )?;
+        for (rule, n) in &stats.findings_by_rule {
+            writeln!(w, "    {rule:<28} {n}")?;
+        }
+        if total > 0 {
+            let by_sev: Vec<String> = stats
+                .findings_by_severity
+                .iter()
+                .rev()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(w, "  by severity      {}", by_sev.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    let v: Vec<String> = items.collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+impl<W: Write> Output for Table<W> {
+    fn record(&mut self, r: &RecordReport) -> io::Result<()> {
+        for f in &r.findings {
+            let (on, off) = paint(self.color, f.severity);
+            let who = r
+                .principal
+                .arn
+                .as_deref()
+                .or(r.principal.principal_id.as_deref())
+                .unwrap_or("-");
+            let ip = r
+                .source_ip
+                .as_deref()
+                .map(|ip| format!(" from {ip}"))
+                .unwrap_or_default();
+            writeln!(
+                self.out,
+                "{time:<20}  {account:<12}  {region:<14}  {on}{sev:<8}{off}  {class} {who}  {title}{ip}",
+                time = r.event_time.as_deref().unwrap_or("-"),
+                account = r.principal.account_id.as_deref().unwrap_or("-"),
+                region = r.aws_region.as_deref().unwrap_or("-"),
+                sev = f.severity.as_str().to_uppercase(),
+                class = r.principal.class,
+                title = f.title,
+            )?;
+        }
+        Ok(())
+    }
+    fn error(&mut self, _: &InputError) -> io::Result<()> {
+        Ok(())
+    }
+}
