@@ -67,9 +67,20 @@ struct Ctx<'s, 'f> {
     sink: &'s mut Sink<'f>,
     next: u64,
     stop: Option<Stop>,
+    /// The JSON Lines line being read, named in errors.
+    line: Option<u64>,
 }
 
 impl Ctx<'_, '_> {
+    fn bad(&mut self, reason: String) -> Result<(), Stop> {
+        let index = self.next;
+        let reason = match self.line {
+            Some(n) => format!("line {n}: {reason}"),
+            None => reason,
+        };
+        self.emit(Item::Bad { index, reason })
+    }
+
     fn emit(&mut self, item: Item<'_>) -> Result<(), Stop> {
         self.next += 1;
         (self.sink)(item)
@@ -85,10 +96,7 @@ impl Ctx<'_, '_> {
     fn value<E: de::Error>(&mut self, json: &str) -> Result<(), E> {
         let index = self.next;
         let item_res = match serde_json::from_str::<Probe>(json) {
-            Err(e) => self.emit(Item::Bad {
-                index,
-                reason: format!("not a CloudTrail record or event: {e}"),
-            }),
+            Err(e) => self.bad(format!("not a CloudTrail record or event: {e}")),
             Ok(p) => match (p.detail, p.detail_type.is_some() || p.source.is_some()) {
                 (Some(detail), true) => {
                     let env = Envelope {
@@ -234,12 +242,9 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_> {
 
 impl Top<'_, '_, '_> {
     fn not_a_record<E: de::Error>(self, what: &str) -> Result<(), E> {
-        let index = self.0.next;
         let reason =
             format!("expected a CloudTrail record, log file or EventBridge event, found {what}");
-        self.0
-            .emit(Item::Bad { index, reason })
-            .map_err(|s| self.0.fail(s))
+        self.0.bad(reason).map_err(|s| self.0.fail(s))
     }
 }
 
@@ -292,6 +297,7 @@ pub fn decode_stream<R: BufRead>(reader: R, sink: &mut Sink<'_>) -> Result<(), D
         sink,
         next: 0,
         stop: None,
+        line: None,
     };
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut first = true;
@@ -325,6 +331,7 @@ pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<()
         sink,
         next: 0,
         stop: None,
+        line: None,
     };
     let mut line = Vec::with_capacity(64 * 1024);
     let mut line_no = 0u64;
@@ -334,17 +341,11 @@ pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<()
             return Ok(());
         }
         line_no += 1;
-        let bad = |ctx: &mut Ctx, reason: String| {
-            let index = ctx.next;
-            ctx.emit(Item::Bad {
-                index,
-                reason: format!("line {line_no}: {reason}"),
-            })
-        };
+        ctx.line = Some(line_no);
         let text = match std::str::from_utf8(&line) {
             Ok(t) => t,
             Err(e) => {
-                bad(&mut ctx, format!("not UTF-8: {e}"))
+                ctx.bad(format!("not UTF-8: {e}"))
                     .map_err(|Stop(e)| DecodeError::Stopped(e))?;
                 continue;
             }
@@ -358,7 +359,13 @@ pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<()
             if let Some(Stop(e)) = ctx.stop.take() {
                 return Err(DecodeError::Stopped(e));
             }
-            bad(&mut ctx, e.to_string()).map_err(|Stop(e)| DecodeError::Stopped(e))?;
+            // serde_json counts lines within this one line: report the column only.
+            let msg = e.to_string();
+            let msg = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(m, _)| m);
+            let reason = format!("column {}: {msg}", e.column());
+            ctx.bad(reason).map_err(|Stop(e)| DecodeError::Stopped(e))?;
         }
     }
 }
