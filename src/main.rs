@@ -41,6 +41,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Print the root-only task catalog (Markdown).
+    Catalog,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -113,6 +115,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Catalog => {
+            let mut out = io::stdout().lock();
+            out.write_all(rootwatch::catalog::markdown().as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay {
             format,
             min_severity,

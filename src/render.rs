@@ -104,7 +104,10 @@ impl<W: Write> Table<W> {
         writeln!(w, "Summary")?;
         let mut files = format!("{}", stats.files_read);
         if stats.files_skipped > 0 {
-            files += &format!(" ({} other files skipped)", stats.files_skipped);
+            files += &format!(
+                " ({} files not named *.json, *.jsonl, *.ndjson skipped)",
+                stats.files_skipped
+            );
         }
         if stats.digest_files_skipped > 0 {
             files += &format!(" ({} digest files skipped)", stats.digest_files_skipped);
@@ -145,6 +148,24 @@ impl<W: Write> Table<W> {
     }
 }
 
+/// The principal in a few words: the ARN's resource part without `assumed-role/`.
+pub fn short_principal(p: &crate::model::Principal) -> String {
+    let from_arn = p
+        .arn
+        .as_deref()
+        .and_then(crate::classify::arn_resource)
+        .map(|r| r.strip_prefix("assumed-role/").unwrap_or(r).to_owned());
+    match (p.class, from_arn) {
+        (crate::model::PrincipalClass::RootSession, _) => "root (AssumeRoot session)".into(),
+        (_, Some(r)) if !r.is_empty() => r,
+        _ => p
+            .principal_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| p.class.to_string()),
+    }
+}
+
 fn join(items: impl Iterator<Item = String>) -> String {
     let v: Vec<String> = items.collect();
     if v.is_empty() {
@@ -158,12 +179,7 @@ impl<W: Write> Output for Table<W> {
     fn record(&mut self, r: &RecordReport) -> io::Result<()> {
         for f in &r.findings {
             let (on, off) = paint(self.color, f.severity);
-            let who = r
-                .principal
-                .arn
-                .as_deref()
-                .or(r.principal.principal_id.as_deref())
-                .unwrap_or("-");
+            let who = short_principal(&r.principal);
             let ip = r
                 .source_ip
                 .as_deref()
@@ -171,12 +187,11 @@ impl<W: Write> Output for Table<W> {
                 .unwrap_or_default();
             writeln!(
                 self.out,
-                "{time:<20}  {account:<12}  {region:<14}  {on}{sev:<8}{off}  {class} {who}  {title}{ip}",
+                "{time:<20}  {account:<12}  {region:<9}  {on}{sev:<8}{off}  {who}  {title}{ip}",
                 time = r.event_time.as_deref().unwrap_or("-"),
                 account = r.principal.account_id.as_deref().unwrap_or("-"),
                 region = r.aws_region.as_deref().unwrap_or("-"),
                 sev = f.severity.as_str().to_uppercase(),
-                class = r.principal.class,
                 title = f.title,
             )?;
         }

@@ -1,0 +1,79 @@
+//! The README's claims: sample output, catalog table, every class/rule/task documented, and the
+//! two quick-start commands.
+
+use rootwatch::model::{PrincipalClass, Rule, Severity, Task};
+use rootwatch::render::Table;
+use rootwatch::replay;
+
+fn readme() -> String {
+    std::fs::read_to_string("README.md").unwrap()
+}
+
+fn block_after<'a>(text: &'a str, marker: &str) -> &'a str {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("README lacks {marker}"));
+    let rest = &text[start..];
+    let open = rest.find("```text\n").unwrap() + "```text\n".len();
+    let close = rest[open..].find("```").unwrap();
+    &rest[open..open + close]
+}
+
+#[test]
+fn sample_output_is_what_replay_prints() {
+    let mut table = Table {
+        out: Vec::new(),
+        color: false,
+    };
+    let stats = replay::replay(&["events/".into()], Severity::Info, &mut table).unwrap();
+    table.finish(&stats).unwrap();
+    let actual = String::from_utf8(table.out).unwrap();
+    let actual_lines: Vec<&str> = actual.lines().map(str::trim_end).collect();
+    let readme = readme();
+    let sample = block_after(&readme, "<!-- sample-output");
+    let mut checked = 0;
+    for line in sample.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            actual_lines.contains(&line.trim_end()),
+            "README line not in output:\n{line}\n--- output:\n{actual}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "sample too short: {checked} lines");
+}
+
+#[test]
+fn catalog_table_is_generated() {
+    let readme = readme();
+    let start = readme.find("<!-- catalog:").unwrap();
+    let body_start = start + readme[start..].find("-->\n").unwrap() + 4;
+    let end = readme.find("<!-- /catalog -->").unwrap();
+    assert_eq!(
+        &readme[body_start..end],
+        rootwatch::catalog::markdown(),
+        "run `rootwatch catalog` and paste it into the README"
+    );
+}
+
+#[test]
+fn every_class_rule_and_task_is_documented() {
+    let readme = readme();
+    let names = PrincipalClass::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .chain(Rule::ALL.iter().map(|r| r.as_str()))
+        .chain(Task::ALL.iter().map(|t| t.as_str()));
+    for n in names {
+        assert!(
+            readme.contains(&format!("`{n}`")),
+            "README does not mention `{n}`"
+        );
+    }
+}
+
+#[test]
+fn quick_start_has_the_two_commands() {
+    let readme = readme();
+    assert!(readme.contains("cargo run --release -- replay events/"));
+    assert!(readme.contains("make test"));
+}
