@@ -375,6 +375,40 @@ fn holds(c: Condition, r: &Record) -> bool {
     }
 }
 
+/// The catalog as a Markdown table (what `rootwatch catalog` prints and the README shows).
+pub fn markdown() -> String {
+    let mut s = String::from(
+        "| task | event source | event names | condition | severity | AWS doc |\n|---|---|---|---|---|---|\n",
+    );
+    for e in TASK_CATALOG {
+        let cond = match e.condition {
+            Condition::Always if e.inherent => "any record (only root can cause it)",
+            Condition::Always => "made with root credentials",
+            Condition::OwnCredentials => "root, on its own credentials (no `userName`)",
+            Condition::SetsMfaDelete => "root, `VersioningConfiguration.MfaDelete` set",
+            Condition::SetsQueuePolicy => "root, `attributes.Policy` set",
+        };
+        s += &format!(
+            "| `{}` | `{}` | {} | {} | {} | [link]({}) |\n",
+            e.task,
+            e.event_source,
+            e.event_names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            cond,
+            e.severity,
+            e.doc
+        );
+    }
+    s += "\nRoot-only tasks that leave no CloudTrail trace (no rule can see them):\n\n";
+    for u in UNRECORDED_TASKS {
+        s += &format!("- {}: {} ([AWS]({}))\n", u.name, u.why, u.doc);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,38 +511,4 @@ mod tests {
             assert!(!e.event_names.is_empty());
         }
     }
-}
-
-/// The catalog as a Markdown table (what `rootwatch catalog` prints and the README shows).
-pub fn markdown() -> String {
-    let mut s = String::from(
-        "| task | event source | event names | condition | severity | AWS doc |\n|---|---|---|---|---|---|\n",
-    );
-    for e in TASK_CATALOG {
-        let cond = match e.condition {
-            Condition::Always if e.inherent => "any record (only root can cause it)",
-            Condition::Always => "made with root credentials",
-            Condition::OwnCredentials => "root, on its own credentials (no `userName`)",
-            Condition::SetsMfaDelete => "root, `VersioningConfiguration.MfaDelete` set",
-            Condition::SetsQueuePolicy => "root, `attributes.Policy` set",
-        };
-        s += &format!(
-            "| `{}` | `{}` | {} | {} | {} | [link]({}) |\n",
-            e.task,
-            e.event_source,
-            e.event_names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            cond,
-            e.severity,
-            e.doc
-        );
-    }
-    s += "\nRoot-only tasks that leave no CloudTrail trace (no rule can see them):\n\n";
-    for u in UNRECORDED_TASKS {
-        s += &format!("- {}: {} ([AWS]({}))\n", u.name, u.why, u.doc);
-    }
-    s
 }
