@@ -4,11 +4,13 @@
 //! functions over one record, no I/O and no clock. Adapters (`input`, `replay`, `render`) do
 //! the reading and writing.
 
+pub mod alert;
 pub mod analyze;
 pub mod assume;
 pub mod catalog;
 pub mod classify;
 pub mod input;
+pub mod lambda;
 pub mod lenient;
 pub mod model;
 pub mod record;
@@ -16,3 +18,4 @@ pub mod render;
 pub mod replay;
 pub mod rules;
 pub mod sanitize;
+pub mod sns;

@@ -1,9 +1,11 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rootwatch::alert::Alert;
 use rootwatch::model::{RecordReport, Severity};
 use rootwatch::render::{Json, Jsonl, Table};
 use rootwatch::replay::{self, InputError, Output, Stats};
+use rootwatch::sns::{Publisher, SnsPublisher};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +39,16 @@ enum Command {
         /// Never draw a progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Also publish an alert per record to this SNS topic (PublishBatch, 10 per call).
+        /// Uses the standard AWS configuration (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+        #[arg(long, value_name = "ARN")]
+        sns_topic_arn: Option<String>,
+        /// Lowest severity that is published with --sns-topic-arn.
+        #[arg(long, default_value = "medium", value_parser = parse_severity)]
+        alert_min_severity: Severity,
+        /// Alert format with --sns-topic-arn: standard or chatbot.
+        #[arg(long, default_value = "standard")]
+        alert_format: rootwatch::alert::AlertFormat,
         /// Files or folders to read; `-` for standard input.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -63,15 +75,75 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
-/// Adds error reporting on stderr and a progress bar to a format.
+/// Publishes the alerts of a replay in batches.
+struct Backfill {
+    rt: tokio::runtime::Runtime,
+    publisher: SnsPublisher,
+    min: Severity,
+    format: rootwatch::alert::AlertFormat,
+    pending: Vec<(Alert, String)>,
+    published: u64,
+    failed: u64,
+}
+
+impl Backfill {
+    fn add(&mut self, report: &RecordReport, progress: &Option<ProgressBar>) {
+        if let Some(a) = rootwatch::alert::build(report, self.min, self.format) {
+            let at = format!("{}: record {}", report.input.file, report.input.index);
+            self.pending.push((a, at));
+            if self.pending.len() >= rootwatch::sns::MAX_BATCH {
+                self.flush(progress);
+            }
+        }
+    }
+    fn flush(&mut self, progress: &Option<ProgressBar>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let alerts: Vec<Alert> = batch.iter().map(|(a, _)| a.clone()).collect();
+        let results = self.rt.block_on(self.publisher.publish_all(&alerts));
+        for ((a, at), r) in batch.iter().zip(results) {
+            match r {
+                Ok(()) => self.published += 1,
+                Err(e) => {
+                    self.failed += 1;
+                    let line = format!(
+                        "rootwatch: error: alert not published ({at}, event {}): {e}",
+                        a.event_id.as_deref().unwrap_or("-")
+                    );
+                    match progress {
+                        Some(pb) => pb.println(line),
+                        None => eprintln!("{line}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds error reporting on stderr, a progress bar and SNS backfill to a format.
 struct Cli2<O> {
     inner: O,
     progress: Option<ProgressBar>,
     errors: u64,
+    backfill: Option<Backfill>,
+}
+
+impl<O> Cli2<O> {
+    /// Publishes what is pending; returns (published, failed), or None without a topic.
+    fn end_backfill(&mut self) -> Option<(u64, u64)> {
+        let b = self.backfill.as_mut()?;
+        b.flush(&self.progress);
+        Some((b.published, b.failed))
+    }
 }
 
 impl<O: Output> Output for Cli2<O> {
     fn record(&mut self, report: &RecordReport) -> io::Result<()> {
+        if let Some(b) = &mut self.backfill {
+            b.add(report, &self.progress);
+        }
         self.inner.record(report)
     }
     fn error(&mut self, err: &InputError) -> io::Result<()> {
@@ -93,6 +165,16 @@ impl<O: Output> Output for Cli2<O> {
 }
 
 fn main() -> ExitCode {
+    // Under the Lambda runtime (or its emulator) the same binary is the function.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return match lambda_main() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rootwatch: init failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run() {
         Ok(code) => code,
         Err(e) => {
@@ -127,7 +209,32 @@ fn run() -> Result<ExitCode> {
             color,
             no_progress,
             paths,
+            sns_topic_arn,
+            alert_min_severity,
+            alert_format,
         } => {
+            let mut backfill = match sns_topic_arn {
+                None => None,
+                Some(topic_arn) => {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    let sdk = rt.block_on(aws_config::load_from_env());
+                    let publisher = SnsPublisher {
+                        client: aws_sdk_sns::Client::new(&sdk),
+                        topic_arn,
+                    };
+                    Some(Backfill {
+                        rt,
+                        publisher,
+                        min: alert_min_severity,
+                        format: alert_format,
+                        pending: Vec::new(),
+                        published: 0,
+                        failed: 0,
+                    })
+                }
+            };
             let stdout = io::stdout();
             let out = BufWriter::with_capacity(256 * 1024, stdout.lock());
             let progress = (!no_progress
@@ -148,54 +255,96 @@ fn run() -> Result<ExitCode> {
                 Color::Never => false,
                 Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            let (stats, errors) = match format {
+            let (stats, errors, backfilled) = match format {
                 Format::Jsonl => {
                     let mut o = Cli2 {
                         inner: Jsonl { out },
                         progress,
                         errors: 0,
+                        backfill: backfill.take(),
                     };
                     let stats = replay::replay(&paths, min_severity, &mut o)?;
+                    let backfilled = o.end_backfill();
                     o.inner.out.flush()?;
                     finish_progress(&o.progress);
                     eprintln!("{}", one_line(&stats));
-                    (stats, o.errors)
+                    (stats, o.errors, backfilled)
                 }
                 Format::Json => {
                     let mut o = Cli2 {
                         inner: Json::new(out),
                         progress,
                         errors: 0,
+                        backfill: backfill.take(),
                     };
                     let stats = replay::replay(&paths, min_severity, &mut o)?;
+                    let backfilled = o.end_backfill();
                     o.inner.finish(&stats)?;
                     o.inner.out.flush()?;
                     finish_progress(&o.progress);
-                    (stats, o.errors)
+                    (stats, o.errors, backfilled)
                 }
                 Format::Table => {
                     let mut o = Cli2 {
                         inner: Table { out, color },
                         progress,
                         errors: 0,
+                        backfill: backfill.take(),
                     };
                     let stats = replay::replay(&paths, min_severity, &mut o)?;
+                    let backfilled = o.end_backfill();
                     finish_progress(&o.progress);
                     o.inner.finish(&stats)?;
                     o.inner.out.flush()?;
-                    (stats, o.errors)
+                    (stats, o.errors, backfilled)
                 }
             };
+            let mut failed = false;
+            if let Some((published, not_published)) = backfilled {
+                eprintln!(
+                    "rootwatch: {published} alert(s) published to SNS, {not_published} failed"
+                );
+                if not_published > 0 {
+                    eprintln!("rootwatch: {not_published} alert(s) were not published (see above); replay again to retry");
+                    failed = true;
+                }
+            }
             if errors > 0 || stats.errors > 0 {
                 eprintln!(
                     "rootwatch: {} input(s) could not be read (see above)",
                     stats.errors
                 );
-                return Ok(ExitCode::FAILURE);
+                failed = true;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
+}
+
+/// Lambda mode: configuration and the SNS client are built once, at init.
+fn lambda_main() -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{service_fn, LambdaEvent};
+    use rootwatch::lambda::{Config, Handler};
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env(|k| std::env::var(k).ok())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let sdk = aws_config::load_from_env().await;
+        let publisher = SnsPublisher { client: aws_sdk_sns::Client::new(&sdk), topic_arn: config.topic_arn.clone() };
+        tracing::info!(topic = %config.topic_arn, min_severity = %config.min_severity, "rootwatch function ready");
+        let handler = Handler::new(config, publisher);
+        let handler = &handler;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
+            handler.handle(event.payload.get()).await.map_err(lambda_runtime::Error::from)
+        }))
+        .await
+    })
 }
 
 fn finish_progress(pb: &Option<ProgressBar>) {

@@ -23,7 +23,7 @@ fn is_unsafe(c: char) -> bool {
 /// Returns `s` with unsafe characters escaped and at most `max` characters (an ellipsis marks a
 /// cut). The result never contains a control character.
 pub fn clean(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max + 8));
+    let mut out = String::with_capacity(s.len().min(max.saturating_add(8)));
     for (count, c) in s.chars().enumerate() {
         if count >= max {
             out.push('…');

@@ -1,0 +1,219 @@
+//! Publishing alerts: the [`Publisher`] trait, the real SNS client behind it, and a hand-written
+//! fake for tests. The SDK retries throttling, 5xx and timeouts itself (standard retry mode);
+//! what still fails comes back as an error, never swallowed.
+
+use crate::alert::{Alert, MAX_MESSAGE_BYTES};
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
+use std::future::Future;
+use std::sync::Mutex;
+
+/// PublishBatch takes at most 10 entries, and their total size is limited like one message.
+/// <https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html>
+pub const MAX_BATCH: usize = 10;
+
+/// A publish that did not go out.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("SNS publish failed: {0}")]
+pub struct PublishError(pub String);
+
+/// Where alerts go.
+pub trait Publisher: Send + Sync {
+    /// Publishes one alert.
+    fn publish(&self, alert: &Alert) -> impl Future<Output = Result<(), PublishError>> + Send;
+
+    /// Publishes alerts, in batches; one result per alert, in order.
+    fn publish_all(
+        &self,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Vec<Result<(), PublishError>>> + Send;
+}
+
+/// The real thing: `aws-sdk-sns` against `topic_arn`.
+#[derive(Clone, Debug)]
+pub struct SnsPublisher {
+    pub client: aws_sdk_sns::Client,
+    pub topic_arn: String,
+}
+
+fn attributes(alert: &Alert) -> std::collections::HashMap<String, MessageAttributeValue> {
+    alert
+        .attributes
+        .iter()
+        .filter_map(|(name, kind, value)| {
+            let v = MessageAttributeValue::builder()
+                .data_type(*kind)
+                .string_value(value)
+                .build()
+                .ok()?;
+            Some((name.to_string(), v))
+        })
+        .collect()
+}
+
+fn describe<E: std::error::Error>(e: E) -> PublishError {
+    PublishError(aws_sdk_sns::error::DisplayErrorContext(e).to_string())
+}
+
+/// Splits alerts into PublishBatch calls: at most [`MAX_BATCH`] entries and
+/// [`MAX_MESSAGE_BYTES`] in total each.
+pub fn batches(alerts: &[Alert]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, a) in alerts.iter().enumerate() {
+        let s = a.size();
+        if i > start && (i - start == MAX_BATCH || size + s > MAX_MESSAGE_BYTES) {
+            out.push(start..i);
+            start = i;
+            size = 0;
+        }
+        size += s;
+    }
+    if start < alerts.len() {
+        out.push(start..alerts.len());
+    }
+    out
+}
+
+impl Publisher for SnsPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&alert.subject)
+            .message(alert.sns_message())
+            .message_structure("json")
+            .set_message_attributes(Some(attributes(alert)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(describe)
+    }
+
+    async fn publish_all(&self, alerts: &[Alert]) -> Vec<Result<(), PublishError>> {
+        let mut results: Vec<Result<(), PublishError>> = Vec::with_capacity(alerts.len());
+        for range in batches(alerts) {
+            let chunk = &alerts[range];
+            let entries: Result<Vec<_>, _> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    PublishBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .subject(&a.subject)
+                        .message(a.sns_message())
+                        .message_structure("json")
+                        .set_message_attributes(Some(attributes(a)))
+                        .build()
+                })
+                .collect();
+            let sent = match entries {
+                Err(e) => Err(describe(e)),
+                Ok(entries) => self
+                    .client
+                    .publish_batch()
+                    .topic_arn(&self.topic_arn)
+                    .set_publish_batch_request_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(describe),
+            };
+            match sent {
+                Err(e) => results.extend(chunk.iter().map(|_| Err(e.clone()))),
+                Ok(out) => {
+                    // Each entry must be named in Successful; anything else failed.
+                    let mut mine: Vec<Result<(), PublishError>> =
+                        vec![Err(PublishError("no result for this entry".into())); chunk.len()];
+                    for s in out.successful() {
+                        if let Some(i) = s
+                            .id()
+                            .and_then(|id| id.parse::<usize>().ok())
+                            .filter(|i| *i < chunk.len())
+                        {
+                            mine[i] = Ok(());
+                        }
+                    }
+                    for f in out.failed() {
+                        if let Ok(i) = f.id().parse::<usize>() {
+                            if i < chunk.len() {
+                                mine[i] = Err(PublishError(format!(
+                                    "{}: {}",
+                                    f.code(),
+                                    f.message().unwrap_or("")
+                                )));
+                            }
+                        }
+                    }
+                    results.extend(mine);
+                }
+            }
+        }
+        results
+    }
+}
+
+/// A hand-written fake: keeps what was published; fails the calls it is told to.
+#[derive(Debug, Default)]
+pub struct FakePublisher {
+    pub published: Mutex<Vec<Alert>>,
+    /// Fail every call while set.
+    pub failing: Mutex<Option<String>>,
+    pub calls: Mutex<usize>,
+}
+
+impl FakePublisher {
+    pub fn fail_with(&self, why: Option<&str>) {
+        *self.failing.lock().unwrap() = why.map(str::to_owned);
+    }
+    pub fn published(&self) -> Vec<Alert> {
+        self.published.lock().unwrap().clone()
+    }
+    pub fn calls(&self) -> usize {
+        *self.calls.lock().unwrap()
+    }
+    fn one(&self, alert: &Alert) -> Result<(), PublishError> {
+        *self.calls.lock().unwrap() += 1;
+        if let Some(why) = self.failing.lock().unwrap().clone() {
+            return Err(PublishError(why));
+        }
+        self.published.lock().unwrap().push(alert.clone());
+        Ok(())
+    }
+}
+
+impl Publisher for FakePublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        self.one(alert)
+    }
+    async fn publish_all(&self, alerts: &[Alert]) -> Vec<Result<(), PublishError>> {
+        alerts.iter().map(|a| self.one(a)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Severity;
+
+    fn alert(size: usize) -> Alert {
+        Alert {
+            event_id: None,
+            severity: Severity::High,
+            subject: "s".into(),
+            text: "x".repeat(size),
+            document: "{}".into(),
+            chat: None,
+            attributes: vec![],
+        }
+    }
+
+    #[test]
+    fn batches_cap_count_and_size() {
+        let small: Vec<Alert> = (0..25).map(|_| alert(10)).collect();
+        assert_eq!(batches(&small), vec![0..10, 10..20, 20..25]);
+        let big: Vec<Alert> = (0..3).map(|_| alert(60_000)).collect();
+        let b = batches(&big);
+        assert!(b.iter().all(|r| big[r.clone()].iter().map(Alert::size).sum::<usize>() <= MAX_MESSAGE_BYTES), "{b:?}");
+        assert_eq!(b.iter().map(|r| r.len()).sum::<usize>(), 3);
+        assert!(batches(&[]).is_empty());
+    }
+}
