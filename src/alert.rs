@@ -131,12 +131,12 @@ pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Optio
         (None, Some(id)) => format!("{} ({id})", p.class),
         _ => p.class.to_string(),
     };
-    let origin = match &report.origin {
-        Some(o) => o.arn.clone().unwrap_or_else(|| o.class.to_string()),
+    let origin: Option<String> = match &report.origin {
+        Some(o) => Some(o.arn.clone().unwrap_or_else(|| o.class.to_string())),
         None if is_session(report) => {
-            "not yet known (the call that started this session has not been seen)".into()
+            Some("not yet known (the call that started this session has not been seen)".into())
         }
-        None => "the principal itself".into(),
+        None => None,
     };
     let mut tasks: Vec<&str> = findings
         .iter()
@@ -161,7 +161,9 @@ pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Optio
     let mut line = |k: &str, v: &str| text.push_str(&format!("{k:<16}{v}\n"));
     line("Severity:", &lead.severity.as_str().to_uppercase());
     line("Who:", &who);
-    line("Session origin:", &origin);
+    if let Some(origin) = &origin {
+        line("Session origin:", origin);
+    }
     line("Account:", account);
     line("Region:", report.aws_region.as_deref().unwrap_or("-"));
     line("Time:", report.event_time.as_deref().unwrap_or("-"));

@@ -27,7 +27,8 @@ enum Command {
     /// reading *.json, *.jsonl, *.ndjson and their .gz forms. Exit status 1 when an input could
     /// not be read (after everything readable was processed).
     Replay {
-        /// Output format: `table` for a person, `jsonl` one JSON object per record, `json` one document.
+        /// Output format: `table` for a person, `jsonl` one JSON object per record, `json` one
+        /// document, `alert` the e-mail text of each alert (findings at --alert-min-severity or above).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Drop findings below this severity (info, low, medium, high, critical).
@@ -62,6 +63,8 @@ enum Format {
     Table,
     Jsonl,
     Json,
+    /// The e-mail text of each alert (what an SNS e-mail subscriber reads).
+    Alert,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -73,6 +76,25 @@ enum Color {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+/// `--format alert`: subject and e-mail body of each alert.
+struct AlertText<W: Write> {
+    out: W,
+    min: Severity,
+    format: rootwatch::alert::AlertFormat,
+}
+
+impl<W: Write> Output for AlertText<W> {
+    fn record(&mut self, report: &RecordReport) -> io::Result<()> {
+        if let Some(a) = rootwatch::alert::build(report, self.min, self.format) {
+            writeln!(self.out, "Subject: {}\n\n{}\n---", a.subject, a.text)?;
+        }
+        Ok(())
+    }
+    fn error(&mut self, _: &InputError) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Publishes the alerts of a replay in batches.
@@ -280,6 +302,24 @@ fn run() -> Result<ExitCode> {
                     let stats = replay::replay(&paths, min_severity, &mut o)?;
                     let backfilled = o.end_backfill();
                     o.inner.finish(&stats)?;
+                    o.inner.out.flush()?;
+                    finish_progress(&o.progress);
+                    (stats, o.errors, backfilled)
+                }
+                Format::Alert => {
+                    let inner = AlertText {
+                        out,
+                        min: alert_min_severity,
+                        format: alert_format,
+                    };
+                    let mut o = Cli2 {
+                        inner,
+                        progress,
+                        errors: 0,
+                        backfill: backfill.take(),
+                    };
+                    let stats = replay::replay(&paths, min_severity, &mut o)?;
+                    let backfilled = o.end_backfill();
                     o.inner.out.flush()?;
                     finish_progress(&o.progress);
                     (stats, o.errors, backfilled)

@@ -77,3 +77,58 @@ fn quick_start_has_the_two_commands() {
     assert!(readme.contains("cargo run --release -- replay events/"));
     assert!(readme.contains("make test"));
 }
+
+#[test]
+fn sample_email_is_what_the_alert_says() {
+    use rootwatch::alert::{build, AlertFormat};
+    use rootwatch::analyze::analyze;
+    use rootwatch::model::InputRef;
+    use rootwatch::record::Record;
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("events/rules/root-console-login-nomfa.json").unwrap(),
+    )
+    .unwrap();
+    let detail = event["detail"].to_string();
+    let report = analyze(
+        &Record::from_json(&detail).unwrap(),
+        InputRef {
+            file: "x".into(),
+            index: 0,
+        },
+    );
+    let alert = build(&report, Severity::Medium, AlertFormat::Standard).unwrap();
+    let want = format!("Subject: {}\n\n{}", alert.subject, alert.text.trim_end());
+    let readme = readme();
+    let sample = block_after(&readme, "<!-- sample-email");
+    assert_eq!(sample.trim_end(), want);
+}
+
+#[test]
+fn sample_document_is_what_the_alert_sends() {
+    use rootwatch::alert::{build, AlertFormat};
+    use rootwatch::analyze::analyze;
+    use rootwatch::model::InputRef;
+    use rootwatch::record::Record;
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("events/rules/root-console-login-nomfa.json").unwrap(),
+    )
+    .unwrap();
+    let detail = event["detail"].to_string();
+    let input = InputRef {
+        file: "events/rules/root-console-login-nomfa.json".into(),
+        index: 0,
+    };
+    let report = analyze(&Record::from_json(&detail).unwrap(), input);
+    let alert = build(&report, Severity::Medium, AlertFormat::Standard).unwrap();
+    let got: serde_json::Value = serde_json::from_str(&alert.document).unwrap();
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        println!("{}", serde_json::to_string_pretty(&got).unwrap());
+    }
+    let readme = readme();
+    let start = readme.find("<!-- sample-document").expect("marker");
+    let rest = &readme[start..];
+    let open = rest.find("```json\n").unwrap() + 8;
+    let close = rest[open..].find("```").unwrap();
+    let want: serde_json::Value = serde_json::from_str(&rest[open..open + close]).unwrap();
+    assert_eq!(want, got);
+}

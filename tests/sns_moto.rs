@@ -19,13 +19,23 @@ fn sample(path: &str) -> String {
 }
 
 fn handler(cfg: &aws_config::SdkConfig, topic_arn: &str) -> Handler<SnsPublisher> {
-    let config = Config { topic_arn: topic_arn.into(), min_severity: Severity::Medium, format: AlertFormat::Standard };
-    let publisher = SnsPublisher { client: aws_sdk_sns::Client::new(cfg), topic_arn: topic_arn.into() };
+    let config = Config {
+        topic_arn: topic_arn.into(),
+        min_severity: Severity::Medium,
+        format: AlertFormat::Standard,
+    };
+    let publisher = SnsPublisher {
+        client: aws_sdk_sns::Client::new(cfg),
+        topic_arn: topic_arn.into(),
+    };
     Handler::new(config, publisher)
 }
 
 fn attr(m: &aws_sdk_sqs::types::Message, name: &str) -> Option<String> {
-    m.message_attributes()?.get(name)?.string_value().map(str::to_owned)
+    m.message_attributes()?
+        .get(name)?
+        .string_value()
+        .map(str::to_owned)
 }
 
 #[tokio::test]
@@ -35,22 +45,48 @@ async fn alerts_reach_a_subscribed_queue_with_attributes() {
     let cfg = sdk_config(&moto.endpoint).await;
     let (topic, queue) = topic_with_queue(&cfg, "alerts", false).await;
     let h = handler(&cfg, &topic);
-    for f in ["events/rules/root-console-login-nomfa.json", "events/principals/iam_user.json", "events/principals/root_session.json"] {
+    for f in [
+        "events/rules/root-console-login-nomfa.json",
+        "events/principals/iam_user.json",
+        "events/principals/root_session.json",
+    ] {
         h.handle(&sample(f)).await.unwrap();
     }
     let got = drain(&cfg, &queue, 2, WAIT).await;
-    assert_eq!(got.len(), 2, "one alert per alerting record, none for the benign one");
-    let envelopes: Vec<Value> = got.iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
-    let login = envelopes.iter().find(|e| e["Subject"].as_str().unwrap().contains("CRITICAL")).expect("login alert");
-    assert_eq!(login["Subject"], "[rootwatch] CRITICAL 111122223333: Root user signed in to the console without MFA");
+    assert_eq!(
+        got.len(),
+        2,
+        "one alert per alerting record, none for the benign one"
+    );
+    let envelopes: Vec<Value> = got
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    let login = envelopes
+        .iter()
+        .find(|e| e["Subject"].as_str().unwrap().contains("CRITICAL"))
+        .expect("login alert");
+    assert_eq!(
+        login["Subject"],
+        "[rootwatch] CRITICAL 111122223333: Root user signed in to the console without MFA"
+    );
     assert_eq!(login["MessageAttributes"]["severity"]["Value"], "critical");
-    assert_eq!(login["MessageAttributes"]["principal_class"]["Value"], "root");
-    assert_eq!(login["MessageAttributes"]["event_name"]["Value"], "ConsoleLogin");
+    assert_eq!(
+        login["MessageAttributes"]["principal_class"]["Value"],
+        "root"
+    );
+    assert_eq!(
+        login["MessageAttributes"]["event_name"]["Value"],
+        "ConsoleLogin"
+    );
     // The sqs protocol gets the JSON document (MessageStructure=json).
     let doc: Value = serde_json::from_str(login["Message"].as_str().unwrap()).unwrap();
     assert_eq!(doc["alert"]["rule"], "root-console-login");
     assert_eq!(doc["principal"]["arn"], "arn:aws:iam::111122223333:root");
-    let session = envelopes.iter().find(|e| e["MessageAttributes"]["principal_class"]["Value"] == "root_session").expect("session alert");
+    let session = envelopes
+        .iter()
+        .find(|e| e["MessageAttributes"]["principal_class"]["Value"] == "root_session")
+        .expect("session alert");
     assert_eq!(session["MessageAttributes"]["severity"]["Value"], "medium");
 }
 
@@ -61,7 +97,9 @@ async fn raw_delivery_gives_the_document_and_sqs_attributes() {
     let cfg = sdk_config(&moto.endpoint).await;
     let (topic, queue) = topic_with_queue(&cfg, "alerts-raw", true).await;
     let h = handler(&cfg, &topic);
-    h.handle(&sample("events/root-only-task/close-account.json")).await.unwrap();
+    h.handle(&sample("events/root-only-task/close-account.json"))
+        .await
+        .unwrap();
     let got = drain(&cfg, &queue, 1, WAIT).await;
     assert_eq!(got.len(), 1);
     let doc: Value = serde_json::from_str(got[0].body().unwrap()).unwrap();
@@ -86,7 +124,11 @@ async fn sqs_batch_through_the_sdk_publishes_and_dedups() {
     .to_string();
     let out = h.handle(&payload).await.unwrap();
     assert_eq!(out, serde_json::json!({"batchItemFailures": []}));
-    assert_eq!(drain(&cfg, &queue, 1, WAIT).await.len(), 1, "the duplicate delivery published nothing");
+    assert_eq!(
+        drain(&cfg, &queue, 1, WAIT).await.len(),
+        1,
+        "the duplicate delivery published nothing"
+    );
 }
 
 #[tokio::test]
@@ -95,12 +137,18 @@ async fn missing_topic_or_dead_endpoint_is_a_retryable_error() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
     let h = handler(&cfg, "arn:aws:sns:us-east-1:123456789012:no-such-topic");
-    let err = h.handle(&sample("events/rules/root-console-login-nomfa.json")).await.unwrap_err();
+    let err = h
+        .handle(&sample("events/rules/root-console-login-nomfa.json"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("NotFound"), "{err}");
 
     let dead = sdk_config(&format!("http://127.0.0.1:{}", support::free_port())).await;
     let h = handler(&dead, "arn:aws:sns:us-east-1:123456789012:alerts");
-    let err = h.handle(&sample("events/rules/root-console-login-nomfa.json")).await.unwrap_err();
+    let err = h
+        .handle(&sample("events/rules/root-console-login-nomfa.json"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("could not be published"), "{err}");
     // SQS mode: exactly the failed message comes back.
     let payload = serde_json::json!({"Records": [
@@ -109,7 +157,10 @@ async fn missing_topic_or_dead_endpoint_is_a_retryable_error() {
     ]})
     .to_string();
     let out = h.handle(&payload).await.unwrap();
-    assert_eq!(out, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "bad"}]}));
+    assert_eq!(
+        out,
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "bad"}]})
+    );
 }
 
 fn emulator_env(endpoint: &str) -> Vec<(&'static str, String)> {
@@ -129,7 +180,14 @@ async fn replay_backfill_publishes_every_alert() {
     let (topic, queue) = topic_with_queue(&cfg, "backfill", true).await;
     let bin = assert_cmd::cargo::cargo_bin("rootwatch");
     let out = std::process::Command::new(&bin)
-        .args(["replay", "--format", "jsonl", "--sns-topic-arn", &topic, "events/"])
+        .args([
+            "replay",
+            "--format",
+            "jsonl",
+            "--sns-topic-arn",
+            &topic,
+            "events/",
+        ])
         .envs(emulator_env(&moto.endpoint))
         .output()
         .unwrap();
@@ -141,22 +199,43 @@ async fn replay_backfill_publishes_every_alert() {
         .lines()
         .filter(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            v["findings"].as_array().unwrap().iter().any(|f| matches!(f["severity"].as_str(), Some("medium" | "high" | "critical")))
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| matches!(f["severity"].as_str(), Some("medium" | "high" | "critical")))
         })
         .count();
     assert!(expected > 20, "{expected}");
-    assert!(stderr.contains(&format!("{expected} alert(s) published to SNS, 0 failed")), "{stderr}");
-    assert_eq!(drain(&cfg, &queue, expected, Duration::from_secs(30)).await.len(), expected);
+    assert!(
+        stderr.contains(&format!("{expected} alert(s) published to SNS, 0 failed")),
+        "{stderr}"
+    );
+    assert_eq!(
+        drain(&cfg, &queue, expected, Duration::from_secs(30))
+            .await
+            .len(),
+        expected
+    );
 
     // A topic that does not exist: every alert reported, exit status 1.
     let out = std::process::Command::new(&bin)
-        .args(["replay", "--sns-topic-arn", "arn:aws:sns:us-east-1:123456789012:gone", "events/rules/root-console-login-nomfa.json"])
+        .args([
+            "replay",
+            "--sns-topic-arn",
+            "arn:aws:sns:us-east-1:123456789012:gone",
+            "events/rules/root-console-login-nomfa.json",
+        ])
         .envs(emulator_env(&moto.endpoint))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("alert not published (events/rules/root-console-login-nomfa.json: record 0"), "{stderr}");
+    assert!(
+        stderr
+            .contains("alert not published (events/rules/root-console-login-nomfa.json: record 0"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -171,7 +250,10 @@ async fn the_binary_under_cargo_lambda_publishes_alerts() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let watch = LambdaWatch::start(&env);
     // EventBridge payload, as the rule invokes the function.
-    let (status, body) = watch.invoke("rootwatch", &sample("events/rules/root-console-login-nomfa.json"));
+    let (status, body) = watch.invoke(
+        "rootwatch",
+        &sample("events/rules/root-console-login-nomfa.json"),
+    );
     assert_eq!(status, 200, "{body}\n{}", watch.log());
     assert_eq!(body.trim(), "{}");
     // SQS payload whose body is an EventBridge event.
@@ -182,7 +264,10 @@ async fn the_binary_under_cargo_lambda_publishes_alerts() {
     .to_string();
     let (status, body) = watch.invoke("rootwatch", &payload);
     assert_eq!(status, 200, "{body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        serde_json::json!({"batchItemFailures": []})
+    );
     // Garbage of the right syntax is acknowledged, not retried.
     let (status, body) = watch.invoke("rootwatch", r#"{"hello": "world"}"#);
     assert_eq!((status, body.trim()), (200, "{}"));
@@ -191,5 +276,8 @@ async fn the_binary_under_cargo_lambda_publishes_alerts() {
     let rules: Vec<String> = got.iter().map(|m| attr(m, "severity").unwrap()).collect();
     assert!(rules.contains(&"critical".to_owned()), "{rules:?}");
     let log = watch.log();
-    assert!(log.contains("CloudWatchMetrics"), "EMF metrics in the log:\n{log}");
+    assert!(
+        log.contains("CloudWatchMetrics"),
+        "EMF metrics in the log:\n{log}"
+    );
 }
