@@ -180,3 +180,20 @@ fn config_is_read_once_into_typed_values() {
         .to_string()
         .contains("SNS_TOPIC_ARN"));
 }
+
+#[test]
+fn init_fails_clearly_without_a_topic() {
+    assert_cmd::Command::cargo_bin("rootwatch")
+        .unwrap()
+        .env_remove("SNS_TOPIC_ARN")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:1")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "rootwatch")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "init failed: SNS_TOPIC_ARN is not set",
+        ));
+}
