@@ -85,6 +85,30 @@ struct AlertText<W: Write> {
     format: rootwatch::alert::AlertFormat,
 }
 
+/// What a replay did: counts, errors reported, and (published, failed) alerts with a topic.
+type Outcome = (Stats, u64, Option<(u64, u64)>);
+
+/// Runs a replay into one output format.
+fn run_replay<O: Output>(
+    inner: O,
+    paths: &[PathBuf],
+    min: Severity,
+    progress: Option<ProgressBar>,
+    backfill: Option<Backfill>,
+) -> io::Result<Outcome> {
+    let mut o = Cli2 {
+        inner,
+        progress,
+        errors: 0,
+        backfill,
+    };
+    let stats = replay::replay(paths, min, &mut o)?;
+    let backfilled = o.end_backfill();
+    finish_progress(&o.progress);
+    o.inner.finish(&stats)?;
+    Ok((stats, o.errors, backfilled))
+}
+
 impl<W: Write> Output for AlertText<W> {
     fn record(&mut self, report: &RecordReport) -> io::Result<()> {
         if let Some(a) = rootwatch::alert::build(report, self.min, self.format) {
@@ -94,6 +118,9 @@ impl<W: Write> Output for AlertText<W> {
     }
     fn error(&mut self, _: &InputError) -> io::Result<()> {
         Ok(())
+    }
+    fn finish(&mut self, _: &Stats) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -235,7 +262,7 @@ fn run() -> Result<ExitCode> {
             alert_min_severity,
             alert_format,
         } => {
-            let mut backfill = match sns_topic_arn {
+            let backfill = match sns_topic_arn {
                 None => None,
                 Some(topic_arn) => {
                     let rt = tokio::runtime::Builder::new_current_thread()
@@ -279,66 +306,30 @@ fn run() -> Result<ExitCode> {
             };
             let (stats, errors, backfilled) = match format {
                 Format::Jsonl => {
-                    let mut o = Cli2 {
-                        inner: Jsonl { out },
-                        progress,
-                        errors: 0,
-                        backfill: backfill.take(),
-                    };
-                    let stats = replay::replay(&paths, min_severity, &mut o)?;
-                    let backfilled = o.end_backfill();
-                    o.inner.out.flush()?;
-                    finish_progress(&o.progress);
-                    eprintln!("{}", one_line(&stats));
-                    (stats, o.errors, backfilled)
+                    run_replay(Jsonl { out }, &paths, min_severity, progress, backfill)?
                 }
                 Format::Json => {
-                    let mut o = Cli2 {
-                        inner: Json::new(out),
-                        progress,
-                        errors: 0,
-                        backfill: backfill.take(),
-                    };
-                    let stats = replay::replay(&paths, min_severity, &mut o)?;
-                    let backfilled = o.end_backfill();
-                    o.inner.finish(&stats)?;
-                    o.inner.out.flush()?;
-                    finish_progress(&o.progress);
-                    (stats, o.errors, backfilled)
+                    run_replay(Json::new(out), &paths, min_severity, progress, backfill)?
                 }
+                Format::Table => run_replay(
+                    Table { out, color },
+                    &paths,
+                    min_severity,
+                    progress,
+                    backfill,
+                )?,
                 Format::Alert => {
                     let inner = AlertText {
                         out,
                         min: alert_min_severity,
                         format: alert_format,
                     };
-                    let mut o = Cli2 {
-                        inner,
-                        progress,
-                        errors: 0,
-                        backfill: backfill.take(),
-                    };
-                    let stats = replay::replay(&paths, min_severity, &mut o)?;
-                    let backfilled = o.end_backfill();
-                    o.inner.out.flush()?;
-                    finish_progress(&o.progress);
-                    (stats, o.errors, backfilled)
-                }
-                Format::Table => {
-                    let mut o = Cli2 {
-                        inner: Table { out, color },
-                        progress,
-                        errors: 0,
-                        backfill: backfill.take(),
-                    };
-                    let stats = replay::replay(&paths, min_severity, &mut o)?;
-                    let backfilled = o.end_backfill();
-                    finish_progress(&o.progress);
-                    o.inner.finish(&stats)?;
-                    o.inner.out.flush()?;
-                    (stats, o.errors, backfilled)
+                    run_replay(inner, &paths, min_severity, progress, backfill)?
                 }
             };
+            if format == Format::Jsonl {
+                eprintln!("{}", one_line(&stats));
+            }
             let mut failed = false;
             if let Some((published, not_published)) = backfilled {
                 eprintln!(

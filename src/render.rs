@@ -18,6 +18,9 @@ impl<W: Write> Output for Jsonl<W> {
     fn error(&mut self, _: &InputError) -> io::Result<()> {
         Ok(())
     }
+    fn finish(&mut self, _: &Stats) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Renders one report as its `jsonl` line (without the newline).
@@ -43,7 +46,7 @@ impl<W: Write> Json<W> {
             errors: Vec::new(),
         }
     }
-    pub fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+    fn end_document(&mut self, stats: &Stats) -> io::Result<()> {
         if !self.started {
             self.out.write_all(b"{\"records\":[")?;
         }
@@ -71,6 +74,10 @@ impl<W: Write> Output for Json<W> {
         }
         Ok(())
     }
+    fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+        self.end_document(stats)?;
+        self.out.flush()
+    }
 }
 
 /// One line per finding for a person, then a summary.
@@ -94,7 +101,7 @@ fn paint(color: bool, sev: Severity) -> (&'static str, &'static str) {
 }
 
 impl<W: Write> Table<W> {
-    pub fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+    fn summary(&mut self, stats: &Stats) -> io::Result<()> {
         let w = &mut self.out;
         let total: u64 = stats.findings_by_rule.values().sum();
         if total == 0 {
@@ -199,5 +206,9 @@ impl<W: Write> Output for Table<W> {
     }
     fn error(&mut self, _: &InputError) -> io::Result<()> {
         Ok(())
+    }
+    fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+        self.summary(stats)?;
+        self.out.flush()
     }
 }

@@ -42,6 +42,10 @@ pub trait Output {
     fn error(&mut self, err: &InputError) -> io::Result<()>;
     /// Called before each input is read (`n` of `total`, 0-based).
     fn input_started(&mut self, _name: &str, _n: usize, _total: usize) {}
+    /// Called once after the last input: write any summary and flush.
+    fn finish(&mut self, _stats: &Stats) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Counts of one replay.

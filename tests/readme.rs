@@ -3,7 +3,7 @@
 
 use rootwatch::model::{PrincipalClass, Rule, Severity, Task};
 use rootwatch::render::Table;
-use rootwatch::replay;
+use rootwatch::replay::{self, Output};
 
 fn readme() -> String {
     std::fs::read_to_string("README.md").unwrap()
