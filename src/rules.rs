@@ -88,9 +88,14 @@ pub fn evaluate(record: &Record, principal: &Principal) -> Vec<Finding> {
 }
 
 fn task_findings(record: &Record, root: bool, out: &mut Vec<Finding>) {
+    // Most records match no row: build the texts only when one does.
+    let mut rows = catalog::matching(record, root).peekable();
+    if rows.peek().is_none() {
+        return;
+    }
     let action = action(record);
     let failed = failure_note(record);
-    for entry in catalog::matching(record, root) {
+    for entry in rows {
         out.push(Finding {
             rule: Rule::RootOnlyTask,
             severity: if record.failed() {

@@ -78,25 +78,33 @@ fn quick_start_has_the_two_commands() {
     assert!(readme.contains("make test"));
 }
 
+/// The alert for the README's sample event, read through the real replay path.
+fn login_alert() -> rootwatch::alert::Alert {
+    struct One(Option<rootwatch::model::RecordReport>);
+    impl Output for One {
+        fn record(&mut self, r: &rootwatch::model::RecordReport) -> std::io::Result<()> {
+            self.0 = Some(r.clone());
+            Ok(())
+        }
+        fn error(&mut self, e: &replay::InputError) -> std::io::Result<()> {
+            panic!("{e}")
+        }
+    }
+    let mut one = One(None);
+    let path = "events/rules/root-console-login-nomfa.json";
+    replay::replay(&[path.into()], Severity::Info, &mut one).unwrap();
+    let report = one.0.expect("one record");
+    rootwatch::alert::build(
+        &report,
+        Severity::Medium,
+        rootwatch::alert::AlertFormat::Standard,
+    )
+    .unwrap()
+}
+
 #[test]
 fn sample_email_is_what_the_alert_says() {
-    use rootwatch::alert::{build, AlertFormat};
-    use rootwatch::analyze::analyze;
-    use rootwatch::model::InputRef;
-    use rootwatch::record::Record;
-    let event: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("events/rules/root-console-login-nomfa.json").unwrap(),
-    )
-    .unwrap();
-    let detail = event["detail"].to_string();
-    let report = analyze(
-        &Record::from_json(&detail).unwrap(),
-        InputRef {
-            file: "x".into(),
-            index: 0,
-        },
-    );
-    let alert = build(&report, Severity::Medium, AlertFormat::Standard).unwrap();
+    let alert = login_alert();
     let want = format!("Subject: {}\n\n{}", alert.subject, alert.text.trim_end());
     let readme = readme();
     let sample = block_after(&readme, "<!-- sample-email");
@@ -105,21 +113,7 @@ fn sample_email_is_what_the_alert_says() {
 
 #[test]
 fn sample_document_is_what_the_alert_sends() {
-    use rootwatch::alert::{build, AlertFormat};
-    use rootwatch::analyze::analyze;
-    use rootwatch::model::InputRef;
-    use rootwatch::record::Record;
-    let event: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("events/rules/root-console-login-nomfa.json").unwrap(),
-    )
-    .unwrap();
-    let detail = event["detail"].to_string();
-    let input = InputRef {
-        file: "events/rules/root-console-login-nomfa.json".into(),
-        index: 0,
-    };
-    let report = analyze(&Record::from_json(&detail).unwrap(), input);
-    let alert = build(&report, Severity::Medium, AlertFormat::Standard).unwrap();
+    let alert = login_alert();
     let got: serde_json::Value = serde_json::from_str(&alert.document).unwrap();
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         println!("{}", serde_json::to_string_pretty(&got).unwrap());
