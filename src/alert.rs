@@ -132,7 +132,7 @@ pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Optio
         _ => p.class.to_string(),
     };
     let origin: Option<String> = match &report.origin {
-        Some(o) => Some(o.arn.clone().unwrap_or_else(|| o.class.to_string())),
+        Some(o) => Some(o.describe()),
         None if is_session(report) => {
             Some("not yet known (the call that started this session has not been seen)".into())
         }
@@ -277,7 +277,7 @@ fn is_session(r: &RecordReport) -> bool {
     r.principal
         .access_key_id
         .as_deref()
-        .is_some_and(|k| k.starts_with("ASIA"))
+        .is_some_and(crate::session::is_temporary)
 }
 
 /// `https://console.aws.amazon.com/cloudtrailv2/home?region=R#/events/ID`: the event's page in the
@@ -425,6 +425,8 @@ mod tests {
                 file: "t".into(),
                 index: 0,
             },
+            None,
+            &crate::rules::RuleConfig::NONE,
         )
     }
 

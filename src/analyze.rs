@@ -1,13 +1,38 @@
 //! One record in, one report out: classification, findings and assumption together.
 
-use crate::model::{InputRef, RecordReport, Severity};
+use crate::model::{InputRef, Origin, PrincipalClass, RecordReport, Severity};
 use crate::record::Record;
-use crate::sanitize::{clean, field, MAX_TEXT};
+use crate::rules::{Context, RuleConfig};
+use crate::sanitize::{clean, field, MAX_FIELD, MAX_TEXT};
+use std::borrow::Cow;
 
-/// Analyses one record. Pure: the same record always gives the same report.
-pub fn analyze(record: &Record, input: InputRef) -> RecordReport {
-    let principal = crate::classify::classify(record);
-    let findings = crate::rules::evaluate(record, &principal);
+/// Analyses one record, given the origin of the session its key belongs to (session tracking)
+/// and the rule settings. Pure: the same inputs always give the same report.
+///
+/// A `Root` record whose key was issued by `sts:AssumeRoot` is a privileged session
+/// (`root_session`) even when `sessionContext.assumedRoot` is absent, as in the AWS docs'
+/// member-account example.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-track-privileged-tasks.html>
+pub fn analyze(
+    record: &Record,
+    input: InputRef,
+    origin: Option<Origin>,
+    config: &RuleConfig,
+) -> RecordReport {
+    let mut principal = crate::classify::classify(record);
+    if principal.class == PrincipalClass::Root
+        && origin
+            .as_ref()
+            .and_then(Origin::last)
+            .is_some_and(|h| h.api == crate::rules::ASSUME_ROOT)
+    {
+        principal.class = PrincipalClass::RootSession;
+    }
+    let ctx = Context {
+        origin: origin.as_ref(),
+        config,
+    };
+    let findings = crate::rules::evaluate(record, &principal, &ctx);
     let assumption = crate::assume::extract(record, &principal);
     RecordReport {
         event_id: field(record.event_id.as_deref()),
@@ -22,9 +47,26 @@ pub fn analyze(record: &Record, input: InputRef) -> RecordReport {
         principal,
         findings,
         assumption,
-        origin: None,
+        origin,
         input,
     }
+}
+
+/// The key and time to look a record's session up by: its `userIdentity.accessKeyId` (sanitised
+/// as in the report, so it joins with the issued keys) when temporary, and its eventTime.
+pub fn session_lookup<'r>(record: &'r Record) -> Option<(Cow<'r, str>, i64)> {
+    let key = record.user_identity.as_ref()?.access_key_id.as_deref()?;
+    if !crate::session::is_temporary(key) {
+        return None;
+    }
+    let at = crate::time::parse(record.event_time.as_deref()?)?;
+    // Real keys are short and alphanumeric: sanitising would not change them.
+    let key = if key.len() <= MAX_FIELD && key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(clean(key, MAX_FIELD))
+    };
+    Some((key, at))
 }
 
 /// Drops findings below `min` (the records themselves are kept).

@@ -38,6 +38,8 @@ struct Request<'a> {
     target_principal: Text<'a>,
     #[serde(default, borrow, deserialize_with = "lenient::object")]
     task_policy_arn: Option<ArnHolder<'a>>,
+    #[serde(default, borrow, deserialize_with = "lenient::string")]
+    duration_seconds: Text<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -106,6 +108,10 @@ pub fn extract(record: &Record, principal: &Principal) -> Option<Assumption> {
         expires: field(creds.expiration.as_deref()),
         target_account: field(target_account.as_deref()),
         task_policy: field(req.task_policy_arn.and_then(|t| t.arn).as_deref()),
+        duration_seconds: req
+            .duration_seconds
+            .and_then(|d| d.trim().parse::<i64>().ok())
+            .filter(|d| *d > 0),
     })
 }
 
@@ -140,6 +146,7 @@ mod tests {
                 expires: Some("Nov 23, 2026, 6:00:00 PM".into()),
                 target_account: Some("444455556666".into()),
                 task_policy: None,
+                duration_seconds: None,
             }
         );
     }

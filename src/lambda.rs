@@ -7,19 +7,19 @@
 //! retrying it cannot help.
 
 use crate::alert::{self, Alert, AlertFormat};
-use crate::analyze::analyze;
+use crate::analyze::{analyze, session_lookup};
 use crate::input::{self, Item};
-use crate::model::{InputRef, PrincipalClass, RecordReport, Rule, Severity};
+use crate::model::{InputRef, Origin, PrincipalClass, Rule, Severity};
 use crate::record::Record;
+use crate::rules::RuleConfig;
 use crate::sanitize::clean;
+use crate::session::{pick, Session, MAX_CHAIN};
 use crate::sns::{PublishError, Publisher};
+use crate::store::{Claim, MemoryStore, SessionStore, StoreError};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::sync::Mutex;
-
-/// Capacity of the per-instance duplicate cache (eventIDs already alerted).
-pub const DEDUP_CAPACITY: usize = 10_000;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Lambda's Invoke API accepts only valid JSON payloads, so the runtime always hands us JSON.
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
@@ -35,6 +35,23 @@ pub struct Config {
     pub topic_arn: String,
     pub min_severity: Severity,
     pub format: AlertFormat,
+    /// `SESSIONS_TABLE`: the DynamoDB table shared by every instance (sessions and alert claims).
+    pub sessions_table: Option<String>,
+    /// `WATCHED_ROLES`, `TRUSTED_ACCOUNTS`.
+    pub rules: RuleConfig,
+}
+
+impl Config {
+    /// A configuration with defaults for everything but the topic.
+    pub fn for_topic(topic_arn: &str) -> Config {
+        Config {
+            topic_arn: topic_arn.to_owned(),
+            min_severity: Severity::Medium,
+            format: AlertFormat::Standard,
+            sessions_table: None,
+            rules: RuleConfig::default(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -50,8 +67,9 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`) and `ALERT_FORMAT`
-    /// (`standard` or `chatbot`).
+    /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
+    /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES` and `TRUSTED_ACCOUNTS`
+    /// (comma-separated lists).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let topic_arn = get("SNS_TOPIC_ARN")
             .filter(|s| !s.trim().is_empty())
@@ -79,10 +97,37 @@ impl Config {
                 why,
             })?,
         };
+        let sessions_table = get("SESSIONS_TABLE").filter(|s| !s.trim().is_empty());
+        if let Some(t) = &sessions_table {
+            let ok = (3..=255).contains(&t.len())
+                && t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    name: "SESSIONS_TABLE",
+                    value: t.clone(),
+                    why: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _, - and .".into(),
+                });
+            }
+        }
+        let list = |name: &str| get(name).into_iter().collect::<Vec<_>>();
+        let rules = RuleConfig::from_lists(&list("WATCHED_ROLES"), &list("TRUSTED_ACCOUNTS"))
+            .map_err(|why| ConfigError::Invalid {
+                name: "WATCHED_ROLES / TRUSTED_ACCOUNTS",
+                value: format!(
+                    "{} / {}",
+                    get("WATCHED_ROLES").unwrap_or_default(),
+                    get("TRUSTED_ACCOUNTS").unwrap_or_default()
+                ),
+                why,
+            })?;
         Ok(Config {
             topic_arn,
             min_severity,
             format,
+            sessions_table,
+            rules,
         })
     }
 }
@@ -98,6 +143,12 @@ pub struct Counts {
     pub duplicates_skipped: u64,
     pub unreadable_inputs: u64,
     pub not_cloudtrail: u64,
+    /// Records attributed to a session origin.
+    pub records_with_origin: u64,
+    /// Sessions learned from session-issuing calls.
+    pub sessions_learned: u64,
+    /// Failed calls to the shared session store (the function goes on with memory).
+    pub store_errors: u64,
 }
 
 /// Why an invocation must be retried.
@@ -108,31 +159,18 @@ pub struct RetryableError {
     pub first: PublishError,
 }
 
-/// Bounded set of recently alerted eventIDs (oldest forgotten first).
-#[derive(Debug, Default)]
-struct Dedup {
-    set: HashSet<String>,
-    order: VecDeque<String>,
-}
-
-impl Dedup {
-    fn insert(&mut self, id: &str) {
-        if self.set.insert(id.to_owned()) {
-            self.order.push_back(id.to_owned());
-            if self.order.len() > DEDUP_CAPACITY {
-                if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
-                }
-            }
-        }
-    }
-}
-
-/// The function: configuration, a publisher, and per-instance state.
-pub struct Handler<P> {
+/// The function: configuration, a publisher, the instance's memory and the shared store.
+///
+/// Sessions and alert claims always go to the instance's [`MemoryStore`]; with a shared store
+/// (`SESSIONS_TABLE`) they also go there, so that every instance sees them. When the shared store
+/// fails, detection goes on with memory alone (logged once, counted each time).
+pub struct Handler<P, S = MemoryStore> {
     pub config: Config,
     pub publisher: P,
-    seen: Mutex<Dedup>,
+    pub local: MemoryStore,
+    pub shared: Option<S>,
+    degraded: AtomicBool,
+    clock: fn() -> i64,
 }
 
 #[derive(serde::Deserialize)]
@@ -157,13 +195,37 @@ fn is_sqs(payload: &str) -> bool {
     })
 }
 
-impl<P: Publisher> Handler<P> {
+impl<P: Publisher> Handler<P, MemoryStore> {
+    /// A function without a shared table.
     pub fn new(config: Config, publisher: P) -> Self {
+        Handler::with_store(config, publisher, None)
+    }
+}
+
+/// One record waiting for analysis: which input it came from, its time, its text.
+struct Pending {
+    input: usize,
+    index: u64,
+    time: Option<i64>,
+    json: String,
+}
+
+impl<P: Publisher, S: SessionStore> Handler<P, S> {
+    pub fn with_store(config: Config, publisher: P, shared: Option<S>) -> Self {
         Handler {
             config,
             publisher,
-            seen: Mutex::new(Dedup::default()),
+            local: MemoryStore::default(),
+            shared,
+            degraded: AtomicBool::new(false),
+            clock: now_s,
         }
+    }
+
+    /// Replaces the wall clock used for alert claims (tests).
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Handles one invocation payload (JSON text). Returns the response, or an error when the
@@ -190,12 +252,20 @@ impl<P: Publisher> Handler<P> {
                 return json!({ "batchItemFailures": [] });
             }
         };
+        let inputs: Vec<(String, &[u8])> = event
+            .records
+            .iter()
+            .map(|msg| {
+                let id = msg.message_id.as_deref().unwrap_or_default();
+                let body = msg.body.as_deref().unwrap_or("");
+                (format!("sqs:{}", clean(id, 80)), body.as_bytes())
+            })
+            .collect();
+        let results = self.process_inputs(&inputs, counts).await;
         let mut failures = Vec::new();
-        for msg in &event.records {
-            let id = msg.message_id.clone().unwrap_or_default();
-            let body = msg.body.as_deref().unwrap_or("");
-            let source = format!("sqs:{}", clean(&id, 80));
-            if let Err(e) = self.process(body.as_bytes(), &source, counts).await {
+        for (msg, result) in event.records.iter().zip(results) {
+            if let Err(e) = result {
+                let id = msg.message_id.clone().unwrap_or_default();
                 tracing::error!(message_id = %clean(&id, 80), error = %e, "alert not published; message returned to the queue");
                 failures.push(json!({ "itemIdentifier": id }));
             }
@@ -210,17 +280,91 @@ impl<P: Publisher> Handler<P> {
         source: &str,
         counts: &mut Counts,
     ) -> Result<(), RetryableError> {
-        let mut reports: Vec<RecordReport> = Vec::new();
+        let inputs = [(source.to_owned(), bytes)];
+        self.process_inputs(&inputs, counts)
+            .await
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    /// Processes the records of several inputs (an SQS batch) together, in eventTime order, so
+    /// that a session issued in one message attributes a use in another. One result per input:
+    /// `Err` when an alert of that input could not be published.
+    pub async fn process_inputs(
+        &self,
+        inputs: &[(String, &[u8])],
+        counts: &mut Counts,
+    ) -> Vec<Result<(), RetryableError>> {
+        let mut pending: Vec<Pending> = Vec::new();
+        for (n, (source, bytes)) in inputs.iter().enumerate() {
+            self.decode_input(n, source, bytes, &mut pending, counts);
+        }
+        // Records without a readable eventTime go last, in arrival order.
+        pending.sort_by_key(|p| p.time.unwrap_or(i64::MAX));
+        let mut alerts: Vec<(usize, Alert)> = Vec::new();
+        for p in &pending {
+            let Ok(rec) = Record::from_json(&p.json) else {
+                continue;
+            };
+            let origin = self.origin(&rec, counts).await;
+            let input = InputRef {
+                file: inputs[p.input].0.clone(),
+                index: p.index,
+            };
+            let report = analyze(&rec, input, origin, &self.config.rules);
+            if let Some(session) = Session::from_report(&report) {
+                counts.sessions_learned += 1;
+                self.local.learn(session.clone());
+                if let Some(shared) = &self.shared {
+                    if let Err(e) = shared.save(&session).await {
+                        self.store_failed(&e, counts);
+                    }
+                }
+            }
+            counts.records += 1;
+            counts.records_with_origin += u64::from(report.origin.is_some());
+            *counts.by_class.entry(report.principal.class).or_default() += 1;
+            for f in &report.findings {
+                *counts.findings.entry(f.rule).or_default() += 1;
+            }
+            if let Some(a) = alert::build(&report, self.config.min_severity, self.config.format) {
+                alerts.push((p.input, a));
+            }
+        }
+        let mut results: Vec<Result<(), RetryableError>> = inputs.iter().map(|_| Ok(())).collect();
+        for (input, a) in &alerts {
+            if let Err(e) = self.publish_once(a, counts).await {
+                match &mut results[*input] {
+                    Ok(()) => {
+                        results[*input] = Err(RetryableError {
+                            failed: 1,
+                            first: e,
+                        })
+                    }
+                    Err(r) => r.failed += 1,
+                }
+            }
+        }
+        results
+    }
+
+    fn decode_input(
+        &self,
+        n: usize,
+        source: &str,
+        bytes: &[u8],
+        pending: &mut Vec<Pending>,
+        counts: &mut Counts,
+    ) {
         let decoded = input::decode_stream(bytes, &mut |item: Item<'_>| {
             match item {
                 Item::Record { index, json, .. } => match Record::from_json(json) {
-                    Ok(rec) => reports.push(analyze(
-                        &rec,
-                        InputRef {
-                            file: source.to_owned(),
-                            index,
-                        },
-                    )),
+                    Ok(rec) => pending.push(Pending {
+                        input: n,
+                        index,
+                        time: rec.event_time.as_deref().and_then(crate::time::parse),
+                        json: json.to_owned(),
+                    }),
                     Err(e) => {
                         counts.unreadable_inputs += 1;
                         tracing::warn!(source, index, error = %e, "not a CloudTrail record; acknowledged");
@@ -241,46 +385,103 @@ impl<P: Publisher> Handler<P> {
             counts.unreadable_inputs += 1;
             tracing::warn!(source, error = %clean(&e.to_string(), 300), shape = %shape(bytes), bytes = bytes.len(), "malformed input; acknowledged, not retried");
         }
-        let mut alerts: Vec<Alert> = Vec::new();
-        for r in &reports {
-            counts.records += 1;
-            *counts.by_class.entry(r.principal.class).or_default() += 1;
-            for f in &r.findings {
-                *counts.findings.entry(f.rule).or_default() += 1;
-            }
-            if let Some(a) = alert::build(r, self.config.min_severity, self.config.format) {
-                alerts.push(a);
+    }
+
+    /// The origin of a record's session: the instance's memory first, then the shared store,
+    /// hop by hop. Records without a temporary key make no call.
+    async fn origin(&self, rec: &Record<'_>, counts: &mut Counts) -> Option<Origin> {
+        let (key, at) = session_lookup(rec)?;
+        if let Some(shared) = &self.shared {
+            let mut next = Some((key.to_string(), at));
+            let mut hops = 0;
+            while let Some((k, t)) = next.take() {
+                hops += 1;
+                if hops > MAX_CHAIN {
+                    break;
+                }
+                let known = self.local.tracker_get(&k, t);
+                let found = match known {
+                    Some(s) => s,
+                    None => match shared.sessions(&k).await {
+                        Ok(all) => {
+                            let live = pick(&all, t).cloned();
+                            for s in all {
+                                self.local.learn(s);
+                            }
+                            match live {
+                                Some(s) => s,
+                                None => break,
+                            }
+                        }
+                        Err(e) => {
+                            self.store_failed(&e, counts);
+                            break;
+                        }
+                    },
+                };
+                next = found.previous().map(|(k, t)| (k.to_owned(), t));
             }
         }
-        let mut failed = 0;
-        let mut first = None;
-        for a in &alerts {
-            if let Some(id) = a.event_id.as_deref() {
-                if self.seen.lock().expect("dedup lock").set.contains(id) {
-                    counts.duplicates_skipped += 1;
-                    tracing::info!(event_id = %id, "duplicate delivery; already alerted");
-                    continue;
-                }
+        self.local.origin(&key, at)
+    }
+
+    /// Publishes an alert unless this or another instance already did (claims on its eventID).
+    async fn publish_once(&self, a: &Alert, counts: &mut Counts) -> Result<(), PublishError> {
+        let now = (self.clock)();
+        let id = a.event_id.as_deref();
+        if let Some(id) = id {
+            if self.local.claim_now(id, now) == Claim::Duplicate {
+                return self.duplicate(id, counts);
             }
-            match self.publisher.publish(a).await {
-                Ok(()) => {
-                    counts.alerts_published += 1;
-                    if let Some(id) = a.event_id.as_deref() {
-                        self.seen.lock().expect("dedup lock").insert(id);
+            if let Some(shared) = &self.shared {
+                match shared.claim(id, now).await {
+                    Ok(Claim::Granted) => {}
+                    Ok(Claim::Duplicate) => {
+                        self.local.settle_now(id, true);
+                        return self.duplicate(id, counts);
                     }
-                    tracing::info!(event_id = a.event_id.as_deref().unwrap_or("-"), severity = %a.severity, subject = %a.subject, "alert published");
-                }
-                Err(e) => {
-                    counts.publish_failures += 1;
-                    failed += 1;
-                    tracing::error!(event_id = a.event_id.as_deref().unwrap_or("-"), error = %e, "alert publish failed");
-                    first.get_or_insert(e);
+                    // Publishing twice is better than not at all.
+                    Err(e) => self.store_failed(&e, counts),
                 }
             }
         }
-        match first {
-            None => Ok(()),
-            Some(first) => Err(RetryableError { failed, first }),
+        let result = self.publisher.publish(a).await;
+        let ok = result.is_ok();
+        if let Some(id) = id {
+            self.local.settle_now(id, ok);
+            if let Some(shared) = &self.shared {
+                if let Err(e) = shared.settle(id, ok, now).await {
+                    self.store_failed(&e, counts);
+                }
+            }
+        }
+        match result {
+            Ok(()) => {
+                counts.alerts_published += 1;
+                tracing::info!(event_id = id.unwrap_or("-"), severity = %a.severity, subject = %a.subject, "alert published");
+                Ok(())
+            }
+            Err(e) => {
+                counts.publish_failures += 1;
+                tracing::error!(event_id = id.unwrap_or("-"), error = %e, "alert publish failed");
+                Err(e)
+            }
+        }
+    }
+
+    fn duplicate(&self, id: &str, counts: &mut Counts) -> Result<(), PublishError> {
+        counts.duplicates_skipped += 1;
+        tracing::info!(event_id = %id, "duplicate delivery; already alerted");
+        Ok(())
+    }
+
+    fn store_failed(&self, e: &StoreError, counts: &mut Counts) {
+        counts.store_errors += 1;
+        if !self.degraded.swap(true, Ordering::Relaxed) {
+            let store = self.shared.as_ref().map(|s| s.describe()).unwrap_or_default();
+            tracing::error!(store = %store, error = %e, "session store unavailable; detection goes on with this instance's memory (logged once)");
+        } else {
+            tracing::debug!(error = %e, "session store call failed");
         }
     }
 }
@@ -309,6 +510,9 @@ pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
     metric("PublishFailures".into(), c.publish_failures);
     metric("DuplicatesSkipped".into(), c.duplicates_skipped);
     metric("UnreadableInputs".into(), c.unreadable_inputs);
+    metric("RecordsWithOrigin".into(), c.records_with_origin);
+    metric("SessionsLearned".into(), c.sessions_learned);
+    metric("StoreErrors".into(), c.store_errors);
     for (class, n) in &c.by_class {
         metric(format!("Records_{class}"), *n);
     }
@@ -327,6 +531,10 @@ pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
     });
     doc.as_object_mut().expect("object").extend(values);
     doc.to_string()
+}
+
+fn now_s() -> i64 {
+    (now_ms() / 1000) as i64
 }
 
 fn now_ms() -> u64 {

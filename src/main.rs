@@ -50,12 +50,52 @@ enum Command {
         /// Alert format with --sns-topic-arn: standard or chatbot.
         #[arg(long, default_value = "standard")]
         alert_format: rootwatch::alert::AlertFormat,
+        #[command(flatten)]
+        sessions: SessionArgs,
+        /// Files or folders to read; `-` for standard input.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show the session trees of the input: who started which chain, through which roles and
+    /// accounts, with how many requests under each.
+    Sessions {
+        /// `tree` (indented, for a person), `dot` (Graphviz), `json`.
+        #[arg(long, value_enum, default_value_t = TreeFormat::Tree)]
+        format: TreeFormat,
+        /// Sessions kept in memory at most (about 820 bytes each).
+        #[arg(long, default_value_t = rootwatch::session::MEMORY_CAPACITY)]
+        session_capacity: usize,
         /// Files or folders to read; `-` for standard input.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
     /// Print the root-only task catalog (Markdown).
     Catalog,
+}
+
+/// Session tracking and the two configurable session rules (the function reads the same
+/// settings from WATCHED_ROLES and TRUSTED_ACCOUNTS).
+#[derive(clap::Args)]
+struct SessionArgs {
+    /// Alert (watched-role-assumed) on any assumption of a role matching this ARN pattern; `*`
+    /// matches any text. Repeat or separate with commas.
+    #[arg(long = "watch-role", value_name = "ARN_PATTERN")]
+    watch_role: Vec<String>,
+    /// Accounts trusted to assume roles in other accounts (untrusted-account-assumption fires
+    /// for any other caller account). Repeat or separate with commas.
+    #[arg(long = "trusted-account", value_name = "ACCOUNT_ID")]
+    trusted_account: Vec<String>,
+    /// Sessions kept in memory at most (about 820 bytes each); beyond it the earliest-expiring
+    /// are forgotten and the summary says how many.
+    #[arg(long, default_value_t = rootwatch::session::MEMORY_CAPACITY)]
+    session_capacity: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum TreeFormat {
+    Tree,
+    Dot,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -92,7 +132,7 @@ type Outcome = (Stats, u64, Option<(u64, u64)>);
 fn run_replay<O: Output>(
     inner: O,
     paths: &[PathBuf],
-    min: Severity,
+    opts: &replay::Options,
     progress: Option<ProgressBar>,
     backfill: Option<Backfill>,
 ) -> io::Result<Outcome> {
@@ -102,7 +142,7 @@ fn run_replay<O: Output>(
         errors: 0,
         backfill,
     };
-    let stats = replay::replay(paths, min, &mut o)?;
+    let stats = replay::replay(paths, opts, &mut o)?;
     let backfilled = o.end_backfill();
     finish_progress(&o.progress);
     o.inner.finish(&stats)?;
@@ -120,6 +160,35 @@ impl<W: Write> Output for AlertText<W> {
         Ok(())
     }
     fn finish(&mut self, _: &Stats) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `rootwatch sessions`: collects the reports into session trees, printed at the end.
+struct Trees<W: Write> {
+    forest: rootwatch::tree::Forest,
+    format: TreeFormat,
+    out: W,
+}
+
+impl<W: Write> Output for Trees<W> {
+    fn record(&mut self, report: &RecordReport) -> io::Result<()> {
+        self.forest.add(report);
+        Ok(())
+    }
+    fn error(&mut self, _: &InputError) -> io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &Stats) -> io::Result<()> {
+        let trees = std::mem::take(&mut self.forest).trees();
+        let text = match self.format {
+            TreeFormat::Tree => rootwatch::tree::text(&trees),
+            TreeFormat::Dot => rootwatch::tree::dot(&trees),
+            TreeFormat::Json => {
+                serde_json::to_string_pretty(&trees).map_err(io::Error::other)? + "\n"
+            }
+        };
+        self.out.write_all(text.as_bytes())?;
         self.out.flush()
     }
 }
@@ -246,6 +315,34 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Sessions {
+            format,
+            session_capacity,
+            paths,
+        } => {
+            let opts = replay::Options {
+                session_capacity,
+                ..replay::Options::default()
+            };
+            let out = BufWriter::new(io::stdout().lock());
+            let trees = Trees {
+                forest: rootwatch::tree::Forest::default(),
+                format,
+                out,
+            };
+            let (stats, errors, _) = run_replay(trees, &paths, &opts, None, None)?;
+            if stats.sessions_evicted > 0 {
+                eprintln!(
+                    "rootwatch: {} session(s) forgotten at capacity; raise --session-capacity",
+                    stats.sessions_evicted
+                );
+            }
+            Ok(if errors > 0 || stats.errors > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Catalog => {
             let mut out = io::stdout().lock();
             out.write_all(rootwatch::catalog::markdown().as_bytes())?;
@@ -261,7 +358,18 @@ fn run() -> Result<ExitCode> {
             sns_topic_arn,
             alert_min_severity,
             alert_format,
+            sessions,
         } => {
+            let rules = rootwatch::rules::RuleConfig::from_lists(
+                &sessions.watch_role,
+                &sessions.trusted_account,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let opts = replay::Options {
+                min: min_severity,
+                rules,
+                session_capacity: sessions.session_capacity,
+            };
             let backfill = match sns_topic_arn {
                 None => None,
                 Some(topic_arn) => {
@@ -306,25 +414,21 @@ fn run() -> Result<ExitCode> {
             };
             let (stats, errors, backfilled) = match format {
                 Format::Jsonl => {
-                    run_replay(Jsonl { out }, &paths, min_severity, progress, backfill)?
+                    run_replay(Jsonl { out }, &paths, &opts, progress, backfill)?
                 }
                 Format::Json => {
-                    run_replay(Json::new(out), &paths, min_severity, progress, backfill)?
+                    run_replay(Json::new(out), &paths, &opts, progress, backfill)?
                 }
-                Format::Table => run_replay(
-                    Table { out, color },
-                    &paths,
-                    min_severity,
-                    progress,
-                    backfill,
-                )?,
+                Format::Table => {
+                    run_replay(Table { out, color }, &paths, &opts, progress, backfill)?
+                }
                 Format::Alert => {
                     let inner = AlertText {
                         out,
                         min: alert_min_severity,
                         format: alert_format,
                     };
-                    run_replay(inner, &paths, min_severity, progress, backfill)?
+                    run_replay(inner, &paths, &opts, progress, backfill)?
                 }
             };
             if format == Format::Jsonl {
@@ -368,8 +472,19 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
     rt.block_on(async move {
         let sdk = aws_config::load_from_env().await;
         let publisher = SnsPublisher { client: aws_sdk_sns::Client::new(&sdk), topic_arn: config.topic_arn.clone() };
-        tracing::info!(topic = %config.topic_arn, min_severity = %config.min_severity, "rootwatch function ready");
-        let handler = Handler::new(config, publisher);
+        let store = config.sessions_table.clone().map(|table| rootwatch::dynamo::DynamoStore {
+            client: aws_sdk_dynamodb::Client::new(&sdk),
+            table,
+        });
+        tracing::info!(
+            topic = %config.topic_arn,
+            min_severity = %config.min_severity,
+            sessions = config.sessions_table.as_deref().unwrap_or("memory"),
+            watched_roles = config.rules.watched_roles.len(),
+            trusted_accounts = config.rules.trusted_accounts.len(),
+            "rootwatch function ready"
+        );
+        let handler = Handler::with_store(config, publisher, store);
         let handler = &handler;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
             handler.handle(event.payload.get()).await.map_err(lambda_runtime::Error::from)

@@ -83,6 +83,10 @@ named_enum! {
         RootCredentialUse => "root-credential-use",
         RootOnlyTask => "root-only-task",
         RootSession => "root-session",
+        /// An assumption of a role matching a configured pattern (break-glass roles).
+        WatchedRoleAssumed => "watched-role-assumed",
+        /// A role assumed from an account outside the configured trusted list.
+        UntrustedAccountAssumption => "untrusted-account-assumption",
     }
 }
 
@@ -160,16 +164,93 @@ pub struct Assumption {
     /// `taskPolicyArn.arn` of an AssumeRoot call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_policy: Option<String>,
+    /// `requestParameters.durationSeconds`, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
 }
 
-/// The principal that started the session a record's credentials belong to (session tracking).
+/// The principal that started the session a record's credentials belong to (session tracking):
+/// the first principal of a role chain, not the last.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Origin {
     pub arn: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub class: PrincipalClass,
-    pub chain: Vec<serde_json::Value>,
+    pub account_id: Option<String>,
+    /// Each call that issued credentials, from the origin's own call to the one whose key this
+    /// record uses.
+    pub chain: Vec<Hop>,
+}
+
+impl Origin {
+    /// The call that issued the credentials the record uses.
+    pub fn last(&self) -> Option<&Hop> {
+        self.chain.last()
+    }
+
+    /// `arn` (or the class when the ARN was not recorded), for sentences.
+    pub fn who(&self) -> &str {
+        self.arn.as_deref().unwrap_or(self.class.as_str())
+    }
+
+    /// The chain in one line: `ARN (class) → AssumeRole Admin@444455556666 "alice" → …`.
+    pub fn describe(&self) -> String {
+        let mut out = format!("{} ({})", self.who(), self.class);
+        for h in &self.chain {
+            out.push_str(" → ");
+            out.push_str(&h.describe());
+        }
+        out
+    }
+}
+
+impl Hop {
+    /// `AssumeRole Admin@444455556666 "alice"`, `AssumeRoot 444455556666 (task S3UnlockBucketPolicy)`.
+    pub fn describe(&self) -> String {
+        let mut out = self.api.clone();
+        let role = self
+            .role_arn
+            .as_deref()
+            .map(|r| r.rsplit('/').next().unwrap_or(r));
+        match (role, self.account.as_deref()) {
+            (Some(r), Some(a)) => out.push_str(&format!(" {r}@{a}")),
+            (Some(r), None) => out.push_str(&format!(" {r}")),
+            (None, Some(a)) => out.push_str(&format!(" {a}")),
+            (None, None) => {}
+        }
+        if let Some(n) = &self.session_name {
+            out.push_str(&format!(" \"{n}\""));
+        }
+        if let Some(t) = &self.task_policy {
+            out.push_str(&format!(" (task {})", t.rsplit('/').next().unwrap_or(t)));
+        }
+        out
+    }
+}
+
+/// One link of a session chain: a call that issued temporary credentials.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Hop {
+    pub api: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// The account the credentials act in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_policy: Option<String>,
+    /// The access key the call issued.
+    pub access_key_id: String,
+    /// eventTime of the issuing call and expiry of its credentials (RFC 3339, UTC).
+    pub issued: String,
+    pub expires: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 /// Where a record came from.

@@ -129,6 +129,19 @@ impl<W: Write> Table<W> {
             )?;
         }
         writeln!(w, "  unreadable       {}", stats.errors)?;
+        if stats.sessions_tracked > 0 || stats.sessions_evicted > 0 {
+            let mut line = format!(
+                "  sessions         {} issued in the input, {} records attributed to their origin",
+                stats.sessions_tracked, stats.records_with_origin
+            );
+            if stats.sessions_evicted > 0 {
+                line += &format!(
+                    "; {} forgotten at capacity (raise --session-capacity)",
+                    stats.sessions_evicted
+                );
+            }
+            writeln!(w, "{line}")?;
+        }
         writeln!(
             w,
             "  by principal     {}",
@@ -186,7 +199,10 @@ impl<W: Write> Output for Table<W> {
     fn record(&mut self, r: &RecordReport) -> io::Result<()> {
         for f in &r.findings {
             let (on, off) = paint(self.color, f.severity);
-            let who = short_principal(&r.principal);
+            let mut who = short_principal(&r.principal);
+            if let Some(o) = &r.origin {
+                who.push_str(&format!(" (session of {})", o.who()));
+            }
             let ip = r
                 .source_ip
                 .as_deref()

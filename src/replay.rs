@@ -1,11 +1,19 @@
 //! `replay`: walk the given paths, decode every input, analyse every record, hand the reports to
 //! an [`Output`]. Unreadable inputs are reported and skipped; everything readable is processed.
+//!
+//! Two passes: the first learns every session issued anywhere in the input (session-issuing STS
+//! calls only), the second analyses every record with the sessions known. So a record is
+//! attributed as if all records had been processed in eventTime order, whatever the order of
+//! files and of records in them, while only one record is held at a time. Output keeps the input
+//! order. Standard input is read once into memory for the two passes.
 
-use crate::analyze::{analyze, filter_findings};
+use crate::analyze::{analyze, filter_findings, session_lookup};
 use crate::input::{self, DecodeError, Item, Stop};
 use crate::model::{InputRef, PrincipalClass, RecordReport, Rule, Severity};
 use crate::record::Record;
+use crate::rules::RuleConfig;
 use crate::sanitize::{clean, MAX_FIELD};
+use crate::session::{Learned, Session, SessionTracker};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -63,6 +71,41 @@ pub struct Stats {
     pub by_class: BTreeMap<PrincipalClass, u64>,
     pub findings_by_rule: BTreeMap<Rule, u64>,
     pub findings_by_severity: BTreeMap<Severity, u64>,
+    /// Sessions learned from session-issuing calls in the input.
+    pub sessions_tracked: u64,
+    /// Sessions forgotten because the tracker was full (`--session-capacity`).
+    pub sessions_evicted: u64,
+    /// Records attributed to an origin.
+    pub records_with_origin: u64,
+}
+
+/// What a replay does besides reading: the findings kept, the rule settings, the session store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Findings below this severity are dropped from the reports.
+    pub min: Severity,
+    pub rules: RuleConfig,
+    /// Capacity of the in-memory session tracker.
+    pub session_capacity: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            min: Severity::Info,
+            rules: RuleConfig::default(),
+            session_capacity: crate::session::MEMORY_CAPACITY,
+        }
+    }
+}
+
+impl Options {
+    pub fn with_min(min: Severity) -> Self {
+        Options {
+            min,
+            ..Options::default()
+        }
+    }
 }
 
 /// One input to read.
@@ -70,6 +113,8 @@ pub struct Stats {
 pub enum Source {
     File(PathBuf),
     Stdin,
+    /// Bytes already read (standard input, kept for the second pass).
+    Memory(String, Vec<u8>),
 }
 
 impl Source {
@@ -77,6 +122,7 @@ impl Source {
         match self {
             Source::File(p) => clean(&p.display().to_string(), 4 * MAX_FIELD),
             Source::Stdin => "<stdin>".into(),
+            Source::Memory(name, _) => name.clone(),
         }
     }
 }
@@ -136,42 +182,127 @@ fn is_lines_name(name: &str) -> bool {
 }
 
 /// Replays `paths`. Returns the counts; an `Err` only when the output failed (e.g. a closed pipe).
-pub fn replay(paths: &[PathBuf], min: Severity, out: &mut dyn Output) -> io::Result<Stats> {
+pub fn replay(paths: &[PathBuf], opts: &Options, out: &mut dyn Output) -> io::Result<Stats> {
     let mut stats = Stats::default();
-    let sources = plan(paths, &mut stats, out)?;
+    let mut sources = plan(paths, &mut stats, out)?;
+    for source in sources.iter_mut() {
+        if *source == Source::Stdin {
+            let mut bytes = Vec::new();
+            match io::Read::read_to_end(&mut io::stdin().lock(), &mut bytes) {
+                Ok(_) => *source = Source::Memory("<stdin>".into(), bytes),
+                Err(e) => {
+                    stats.errors += 1;
+                    out.error(&InputError {
+                        file: "<stdin>".into(),
+                        index: None,
+                        message: e.to_string(),
+                    })?;
+                    *source = Source::Memory("<stdin>".into(), Vec::new());
+                }
+            }
+        }
+    }
     let total = sources.len();
+    // Pass 1: sessions. Unreadable inputs are reported by pass 2.
+    let mut tracker = SessionTracker::new(opts.session_capacity);
     for (n, source) in sources.iter().enumerate() {
         let name = source.name();
-        out.input_started(&name, n, total);
-        read_source(source, &name, min, &mut stats, out)?;
+        out.input_started(&name, n, 2 * total);
+        learn_sessions(source, &name, &mut tracker);
+    }
+    stats.sessions_tracked = tracker.len() as u64;
+    stats.sessions_evicted = tracker.evicted;
+    // Pass 2: every record.
+    let mut pass = Pass {
+        opts,
+        tracker: &tracker,
+        stats: &mut stats,
+    };
+    for (n, source) in sources.iter().enumerate() {
+        let name = source.name();
+        out.input_started(&name, total + n, 2 * total);
+        read_source(source, &name, &mut pass, out)?;
     }
     Ok(stats)
+}
+
+/// The STS API names, for a cheap test on a record's raw text before parsing it.
+const SESSION_API_MARKERS: &[&str] = &["AssumeRo", "GetFederationToken", "GetSessionToken"];
+
+/// Pass 1 over one input: learns the sessions its records issue.
+pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker) {
+    let mut sink = |item: Item<'_>| -> Result<(), Stop> {
+        let Item::Record { index, json, .. } = item else {
+            return Ok(());
+        };
+        if !SESSION_API_MARKERS.iter().any(|m| json.contains(m)) {
+            return Ok(());
+        }
+        let Ok(rec) = Record::from_json(json) else {
+            return Ok(());
+        };
+        if !crate::assume::SESSION_APIS.contains(&rec.event_name()) {
+            return Ok(());
+        }
+        let input = InputRef {
+            file: name.to_owned(),
+            index,
+        };
+        let report = analyze(&rec, input, None, &RuleConfig::NONE);
+        if let Some(s) = Session::from_report(&report) {
+            let _: Learned = tracker.learn(s);
+        }
+        Ok(())
+    };
+    let _ = match source {
+        Source::Stdin => Ok(()),
+        Source::Memory(_, bytes) => input::maybe_gunzip(bytes.as_slice())
+            .map_err(DecodeError::Io)
+            .and_then(|r| input::decode_stream(r, &mut sink)),
+        Source::File(path) => match std::fs::File::open(path) {
+            Ok(f) => input::maybe_gunzip(f).map_err(DecodeError::Io).and_then(|r| {
+                if is_lines_name(&path_name(path)) {
+                    input::decode_lines(r, &mut sink)
+                } else {
+                    input::decode_stream(r, &mut sink)
+                }
+            }),
+            Err(e) => Err(DecodeError::Io(e)),
+        },
+    };
+}
+
+/// Pass 2 state.
+pub struct Pass<'a> {
+    pub opts: &'a Options,
+    pub tracker: &'a SessionTracker,
+    pub stats: &'a mut Stats,
 }
 
 /// Reads one input into `out`.
 pub fn read_source(
     source: &Source,
     name: &str,
-    min: Severity,
-    stats: &mut Stats,
+    pass: &mut Pass,
     out: &mut dyn Output,
 ) -> io::Result<()> {
     let result = match source {
-        Source::Stdin => decode(io::stdin().lock(), false, name, min, stats, out),
+        Source::Stdin => decode(io::stdin().lock(), false, name, pass, out),
+        Source::Memory(_, bytes) => decode(bytes.as_slice(), false, name, pass, out),
         Source::File(path) => match std::fs::File::open(path) {
-            Ok(f) => decode(f, is_lines_name(&path_name(path)), name, min, stats, out),
+            Ok(f) => decode(f, is_lines_name(&path_name(path)), name, pass, out),
             Err(e) => Err(DecodeError::Io(e)),
         },
     };
     match result {
         Ok(()) => {
-            stats.files_read += 1;
+            pass.stats.files_read += 1;
             Ok(())
         }
         Err(DecodeError::Stopped(e)) => Err(e),
         Err(e) => {
-            stats.files_read += 1;
-            stats.errors += 1;
+            pass.stats.files_read += 1;
+            pass.stats.errors += 1;
             out.error(&InputError {
                 file: name.to_owned(),
                 index: None,
@@ -192,11 +323,15 @@ pub fn decode<R: io::Read>(
     reader: R,
     lines: bool,
     name: &str,
-    min: Severity,
-    stats: &mut Stats,
+    pass: &mut Pass,
     out: &mut dyn Output,
 ) -> Result<(), DecodeError> {
     let reader = input::maybe_gunzip(reader)?;
+    let Pass {
+        opts,
+        tracker,
+        stats,
+    } = pass;
     let mut sink = |item: Item<'_>| -> Result<(), Stop> {
         match item {
             Item::Record {
@@ -215,14 +350,13 @@ pub fn decode<R: io::Read>(
                     .map_err(Stop)
                 }
                 Ok(rec) => {
-                    let mut report = analyze(
-                        &rec,
-                        InputRef {
-                            file: name.to_owned(),
-                            index,
-                        },
-                    );
-                    filter_findings(&mut report, min);
+                    let origin = session_lookup(&rec).and_then(|(k, at)| tracker.origin(&k, at));
+                    let input = InputRef {
+                        file: name.to_owned(),
+                        index,
+                    };
+                    let mut report = analyze(&rec, input, origin, &opts.rules);
+                    filter_findings(&mut report, opts.min);
                     count(stats, &report);
                     out.record(&report).map_err(Stop)
                 }
@@ -269,6 +403,7 @@ fn has_record_keys(r: &Record) -> bool {
 
 fn count(stats: &mut Stats, report: &RecordReport) {
     stats.records += 1;
+    stats.records_with_origin += u64::from(report.origin.is_some());
     *stats.by_class.entry(report.principal.class).or_default() += 1;
     for f in &report.findings {
         *stats.findings_by_rule.entry(f.rule).or_default() += 1;

@@ -1,7 +1,9 @@
-//! `evaluate(&Record, &Principal) -> Vec<Finding>`: the root rules of `design.md`.
+//! `evaluate(&Record, &Principal, &Context) -> Vec<Finding>`: the root rules of `design.md`, and
+//! the two configurable session rules.
 
 use crate::catalog::{self, PRIVILEGED_TASK_DOC, SIGNIN_EVENTS_DOC};
-use crate::model::{Finding, Principal, PrincipalClass, Rule, Severity};
+use crate::classify::arn_account;
+use crate::model::{Finding, Origin, Principal, PrincipalClass, Rule, Severity};
 use crate::record::{raw_field, Record};
 use crate::sanitize::{clean, MAX_FIELD, MAX_TEXT};
 
@@ -21,10 +23,110 @@ pub const CONSOLE_LOGIN: &str = "ConsoleLogin";
 /// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoot.html>
 pub const ASSUME_ROOT: &str = "AssumeRoot";
 
+/// Role assumption: a role's trust policy names who may call `sts:AssumeRole*` on it.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html>
+pub const ROLE_ASSUME_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html";
+/// Cross-account access: the caller's account is `userIdentity.accountId` of the AssumeRole
+/// record; the role's account is in `requestParameters.roleArn`.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_aws-accounts.html>
+pub const CROSS_ACCOUNT_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_aws-accounts.html";
+/// The APIs that assume a role named by `requestParameters.roleArn`.
+pub const ROLE_APIS: &[&str] = &["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"];
+
+/// Settings of the configurable rules, read once (CLI flags or the function's environment).
+/// Empty lists leave the rules off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleConfig {
+    /// Role ARN patterns (`*` matches any run of characters) whose assumption always alerts.
+    pub watched_roles: Vec<String>,
+    /// Accounts allowed to assume roles in other accounts; a role's own account always is.
+    pub trusted_accounts: Vec<String>,
+}
+
+impl RuleConfig {
+    pub const NONE: RuleConfig = RuleConfig {
+        watched_roles: Vec::new(),
+        trusted_accounts: Vec::new(),
+    };
+
+    /// Parses comma- or whitespace-separated lists (`WATCHED_ROLES`, `TRUSTED_ACCOUNTS`).
+    pub fn from_lists(watched: &[String], trusted: &[String]) -> Result<RuleConfig, String> {
+        let split = |items: &[String]| -> Vec<String> {
+            items
+                .iter()
+                .flat_map(|s| s.split([',', ' ', '\n', '\t']))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let watched_roles = split(watched);
+        for p in &watched_roles {
+            if !p.starts_with("arn:") && p != "*" {
+                return Err(format!(
+                    "role pattern {p:?} is not an ARN pattern (e.g. arn:aws:iam::*:role/BreakGlass*)"
+                ));
+            }
+        }
+        let trusted_accounts = split(trusted);
+        for a in &trusted_accounts {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("account {a:?} is not a 12-digit AWS account id"));
+            }
+        }
+        Ok(RuleConfig {
+            watched_roles,
+            trusted_accounts,
+        })
+    }
+}
+
+/// `*`-wildcard match (no other metacharacters), linear time.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
+}
+
+/// What a rule may know beyond the record: the session origin and the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub origin: Option<&'a Origin>,
+    pub config: &'a RuleConfig,
+}
+
+impl Context<'_> {
+    pub const NONE: Context<'static> = Context {
+        origin: None,
+        config: &RuleConfig::NONE,
+    };
+}
+
 /// Evaluates every rule on one record. Pure: no I/O, no clock.
-pub fn evaluate(record: &Record, principal: &Principal) -> Vec<Finding> {
+pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     let name = record.event_name();
+    if ROLE_APIS.contains(&name) {
+        role_findings(record, principal, ctx, &mut out);
+    }
     // Caller side of AssumeRoot: whoever calls it opens a root session elsewhere.
     if name == ASSUME_ROOT && matches!(record.event_source(), "sts.amazonaws.com" | "") {
         out.push(assume_root_caller(record, principal));
@@ -73,12 +175,26 @@ pub fn evaluate(record: &Record, principal: &Principal) -> Vec<Finding> {
             .account_id
             .as_deref()
             .unwrap_or("an unknown account");
+        let title = match ctx.origin {
+            Some(o) => {
+                let task = o
+                    .last()
+                    .and_then(|h| h.task_policy.as_deref())
+                    .map(|t| format!(" (task {})", t.rsplit('/').next().unwrap_or(t)))
+                    .unwrap_or_default();
+                format!(
+                    "Root session in {account} opened by {} via AssumeRoot{task}: {action}{failed}",
+                    o.who()
+                )
+            }
+            None => {
+                format!("Request in an AssumeRoot privileged session on {account}: {action}{failed}")
+            }
+        };
         out.push(Finding {
             rule: Rule::RootSession,
             severity: lower_if(Severity::High, record.is_read_only() || record.failed()),
-            title: format!(
-                "Request in an AssumeRoot privileged session on {account}: {action}{failed}"
-            ),
+            title,
             task: None,
             doc: PRIVILEGED_TASK_DOC,
         });
@@ -108,6 +224,73 @@ fn task_findings(record: &Record, root: bool, out: &mut Vec<Finding>) {
             doc: entry.doc,
         });
     }
+}
+
+/// `watched-role-assumed` and `untrusted-account-assumption` on an AssumeRole* record.
+fn role_findings(record: &Record, principal: &Principal, ctx: &Context, out: &mut Vec<Finding>) {
+    let cfg = ctx.config;
+    if cfg.watched_roles.is_empty() && cfg.trusted_accounts.is_empty() {
+        return;
+    }
+    let Some(role) = record.request_param("roleArn") else {
+        return;
+    };
+    let who = principal
+        .arn
+        .as_deref()
+        .or(principal.invoked_by.as_deref())
+        .or(principal.principal_id.as_deref())
+        .or(principal.user_name.as_deref())
+        .unwrap_or("an unknown principal");
+    let started = match ctx.origin {
+        Some(o) if o.arn.as_deref() != Some(who) => format!(" (session started by {})", o.who()),
+        _ => String::new(),
+    };
+    let failed = failure_note(record);
+    let shown = clean(&role, MAX_FIELD);
+    if let Some(p) = cfg.watched_roles.iter().find(|p| glob(p, &role)) {
+        out.push(Finding {
+            rule: Rule::WatchedRoleAssumed,
+            severity: if record.failed() {
+                Severity::Medium
+            } else {
+                Severity::High
+            },
+            title: format!(
+                "Watched role {shown} assumed by {who}{started} via {} (pattern {}){failed}",
+                clean(record.event_name(), 40),
+                clean(p, MAX_FIELD)
+            ),
+            task: None,
+            doc: ROLE_ASSUME_DOC,
+        });
+    }
+    if cfg.trusted_accounts.is_empty() || record.event_name() != "AssumeRole" {
+        return;
+    }
+    let (Some(caller), Some(owner)) = (principal.account_id.as_deref(), arn_account(&role)) else {
+        return;
+    };
+    if principal.class == PrincipalClass::AwsService
+        || caller == owner
+        || cfg.trusted_accounts.iter().any(|a| a == caller)
+    {
+        return;
+    }
+    out.push(Finding {
+        rule: Rule::UntrustedAccountAssumption,
+        severity: if record.failed() {
+            Severity::Medium
+        } else {
+            Severity::High
+        },
+        title: format!(
+            "Role {shown} in {} assumed from untrusted account {caller} by {who}{started}{failed}",
+            clean(owner, 20)
+        ),
+        task: None,
+        doc: CROSS_ACCOUNT_DOC,
+    });
 }
 
 fn console_login(record: &Record) -> Finding {
@@ -221,7 +404,7 @@ mod tests {
 
     fn fired(json: &str) -> Vec<(Rule, Severity, Option<Task>)> {
         let r = Record::from_json(json).unwrap();
-        evaluate(&r, &classify(&r))
+        evaluate(&r, &classify(&r), &Context::NONE)
             .into_iter()
             .map(|f| (f.rule, f.severity, f.task))
             .collect()
@@ -339,7 +522,7 @@ mod tests {
     #[test]
     fn assume_root_title_names_admin_and_task() {
         let r = Record::from_json(r#"{"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1/bob"},"eventSource":"sts.amazonaws.com","eventName":"AssumeRoot","requestParameters":{"targetPrincipal":"444455556666","taskPolicyArn":{"arn":"arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy"}}}"#).unwrap();
-        let f = evaluate(&r, &classify(&r));
+        let f = evaluate(&r, &classify(&r), &Context::NONE);
         assert_eq!(f[0].title, "AssumeRoot: privileged root session on 444455556666 requested by arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1/bob (task S3UnlockBucketPolicy)");
     }
 }

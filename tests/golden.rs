@@ -1,19 +1,23 @@
 //! Golden files: every sample under `events/` has its expected `--format jsonl` output beside it
-//! as `<file>.expected`. `UPDATE_EXPECT=1 cargo test --test golden` rewrites them.
+//! as `<file>.expected`. A folder under `events/sessions/` is one case (a sequence of log files
+//! replayed together): `<folder>.expected` holds its jsonl output and `<folder>.sessions.expected`
+//! its `rootwatch sessions` tree. `UPDATE_EXPECT=1 cargo test --test golden` rewrites them.
 
-use rootwatch::model::Severity;
 use rootwatch::render::jsonl_line;
-use rootwatch::replay::{self, InputError, Output};
+use rootwatch::replay::{self, InputError, Options, Output};
+use rootwatch::tree::Forest;
 use std::path::{Path, PathBuf};
 
 #[derive(Default)]
 struct Collect {
     lines: Vec<String>,
+    forest: Forest,
 }
 
 impl Output for Collect {
     fn record(&mut self, r: &rootwatch::model::RecordReport) -> std::io::Result<()> {
         self.lines.push(jsonl_line(r));
+        self.forest.add(r);
         Ok(())
     }
     fn error(&mut self, e: &InputError) -> std::io::Result<()> {
@@ -23,33 +27,63 @@ impl Output for Collect {
     }
 }
 
-fn samples(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Sample files, and session cases (folders directly under `events/sessions/`).
+fn samples(dir: &Path, files: &mut Vec<PathBuf>, cases: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     entries.sort();
     for p in entries {
-        if p.is_dir() {
-            samples(&p, out);
+        if p.is_dir() && dir == Path::new("events/sessions") {
+            cases.push(p);
+        } else if p.is_dir() {
+            samples(&p, files, cases);
         } else {
-            out.push(p);
+            files.push(p);
         }
     }
 }
 
+/// Compares (or, with UPDATE_EXPECT, writes) one expected file.
+fn check(expected_path: &Path, got: &str, failures: &mut Vec<String>) {
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(expected_path, got).unwrap();
+        return;
+    }
+    match std::fs::read_to_string(expected_path) {
+        Ok(want) if want == got => {}
+        Ok(want) => failures.push(format!(
+            "{}: output differs\n--- expected\n{want}--- got\n{got}",
+            expected_path.display()
+        )),
+        Err(_) => failures.push(format!(
+            "no {} (run UPDATE_EXPECT=1 cargo test --test golden)",
+            expected_path.display()
+        )),
+    }
+}
+
+fn run(path: &Path) -> Collect {
+    let mut out = Collect::default();
+    let stats = replay::replay(&[path.to_owned()], &Options::default(), &mut out).unwrap();
+    assert!(stats.records > 0, "{} gave no record", path.display());
+    out
+}
+
 #[test]
 fn every_sample_matches_its_expected_output() {
-    let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut files = Vec::new();
-    samples(Path::new("events"), &mut files);
+    let mut cases = Vec::new();
+    samples(Path::new("events"), &mut files, &mut cases);
     let mut failures = Vec::new();
     let mut checked = 0;
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy();
-        if let Some(event) = name.strip_suffix(".expected") {
+        if let Some(stem) = name.strip_suffix(".expected") {
+            let stem = stem.strip_suffix(".sessions").unwrap_or(stem);
             assert!(
-                path.with_file_name(event).exists(),
+                path.with_file_name(stem).exists(),
                 "{} has no sample beside it",
                 path.display()
             );
@@ -58,28 +92,30 @@ fn every_sample_matches_its_expected_output() {
         if !replay::is_readable_name(&name) {
             continue;
         }
-        let mut out = Collect::default();
-        let stats = replay::replay(std::slice::from_ref(path), Severity::Info, &mut out).unwrap();
-        assert!(stats.records > 0, "{} gave no record", path.display());
-        let got = out.lines.join("\n") + "\n";
-        let expected_path = PathBuf::from(format!("{}.expected", path.display()));
+        let out = run(path);
         checked += 1;
-        if update {
-            std::fs::write(&expected_path, &got).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&expected_path) {
-            Ok(want) if want == got => {}
-            Ok(want) => failures.push(format!(
-                "{}: output differs\n--- expected\n{want}--- got\n{got}",
-                path.display()
-            )),
-            Err(_) => failures.push(format!(
-                "{}: no {} (run UPDATE_EXPECT=1 cargo test)",
-                path.display(),
-                expected_path.display()
-            )),
-        }
+        let got = out.lines.join("\n") + "\n";
+        check(
+            Path::new(&format!("{}.expected", path.display())),
+            &got,
+            &mut failures,
+        );
+    }
+    for case in &cases {
+        let out = run(case);
+        checked += 1;
+        let got = out.lines.join("\n") + "\n";
+        check(
+            Path::new(&format!("{}.expected", case.display())),
+            &got,
+            &mut failures,
+        );
+        let tree = rootwatch::tree::text(&out.forest.trees());
+        check(
+            Path::new(&format!("{}.sessions.expected", case.display())),
+            &tree,
+            &mut failures,
+        );
     }
     assert!(checked >= 40, "only {checked} samples found");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -8,11 +8,7 @@ use rootwatch::sns::FakePublisher;
 use serde_json::{json, Value};
 
 fn handler() -> Handler<FakePublisher> {
-    let config = Config {
-        topic_arn: "arn:aws:sns:us-east-1:123456789012:rootwatch".into(),
-        min_severity: Severity::Medium,
-        format: AlertFormat::Standard,
-    };
+    let config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch");
     Handler::new(config, FakePublisher::default())
 }
 

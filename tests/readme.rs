@@ -25,7 +25,7 @@ fn sample_output_is_what_replay_prints() {
         out: Vec::new(),
         color: false,
     };
-    let stats = replay::replay(&["events/".into()], Severity::Info, &mut table).unwrap();
+    let stats = replay::replay(&["events/".into()], &replay::Options::default(), &mut table).unwrap();
     table.finish(&stats).unwrap();
     let actual = String::from_utf8(table.out).unwrap();
     let actual_lines: Vec<&str> = actual.lines().map(str::trim_end).collect();
@@ -92,7 +92,7 @@ fn login_alert() -> rootwatch::alert::Alert {
     }
     let mut one = One(None);
     let path = "events/rules/root-console-login-nomfa.json";
-    replay::replay(&[path.into()], Severity::Info, &mut one).unwrap();
+    replay::replay(&[path.into()], &replay::Options::default(), &mut one).unwrap();
     let report = one.0.expect("one record");
     rootwatch::alert::build(
         &report,

@@ -4,9 +4,7 @@
 
 mod support;
 
-use rootwatch::alert::AlertFormat;
 use rootwatch::lambda::{Config, Handler};
-use rootwatch::model::Severity;
 use rootwatch::sns::SnsPublisher;
 use serde_json::Value;
 use std::time::Duration;
@@ -19,11 +17,7 @@ fn sample(path: &str) -> String {
 }
 
 fn handler(cfg: &aws_config::SdkConfig, topic_arn: &str) -> Handler<SnsPublisher> {
-    let config = Config {
-        topic_arn: topic_arn.into(),
-        min_severity: Severity::Medium,
-        format: AlertFormat::Standard,
-    };
+    let config = Config::for_topic(topic_arn);
     let publisher = SnsPublisher {
         client: aws_sdk_sns::Client::new(cfg),
         topic_arn: topic_arn.into(),

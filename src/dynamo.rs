@@ -1,0 +1,250 @@
+//! [`SessionStore`] on a DynamoDB table (`SESSIONS_TABLE`), shared by every instance of the
+//! function. One table, partition key `pk` (string), TTL attribute `expires_at`:
+//!
+//! | item | `pk` | `expires_at` (TTL) |
+//! |---|---|---|
+//! | a tracked session | `session#<access key id>` | the credentials' expiry |
+//! | an alert claim | `event#<eventID>` | claim time + 2 days |
+//!
+//! One session item per key: a key reused after expiry replaces the older issue (a conditional
+//! put keeps the later one whatever the arrival order).
+
+use crate::model::PrincipalClass;
+use crate::session::{Issuer, Session};
+use crate::store::{Claim, SessionStore, StoreError, CLAIM_LEASE_SECONDS, DEDUP_TTL_SECONDS};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+/// The partition key attribute.
+pub const PK: &str = "pk";
+/// DynamoDB deletes an item some time after the epoch-seconds number in its TTL attribute.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html>
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The DynamoDB store.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    pub client: Client,
+    pub table: String,
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn put_opt(item: &mut Item, name: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        item.insert(name.to_owned(), s(v));
+    }
+}
+
+fn get_s(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn get_n(item: &Item, name: &str) -> Option<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The item of a session.
+pub fn session_item(x: &Session) -> Item {
+    let mut item = Item::new();
+    item.insert(PK.into(), s(&format!("session#{}", x.key)));
+    item.insert("key".into(), s(&x.key));
+    item.insert("api".into(), s(&x.api));
+    item.insert("issued_at".into(), n(x.issued_at));
+    item.insert(TTL_ATTRIBUTE.into(), n(x.expires_at));
+    put_opt(&mut item, "role_arn", &x.role_arn);
+    put_opt(&mut item, "session_name", &x.session_name);
+    put_opt(&mut item, "source_identity", &x.source_identity);
+    put_opt(&mut item, "account", &x.account);
+    put_opt(&mut item, "task_policy", &x.task_policy);
+    put_opt(&mut item, "event_id", &x.event_id);
+    put_opt(&mut item, "issuer_arn", &x.issuer.arn);
+    put_opt(&mut item, "issuer_type", &x.issuer.kind);
+    item.insert("issuer_class".into(), s(x.issuer.class.as_str()));
+    put_opt(&mut item, "issuer_account", &x.issuer.account_id);
+    put_opt(&mut item, "issuer_key", &x.issuer.access_key_id);
+    item
+}
+
+/// A session from its item; `None` for an item that is not one (or is damaged).
+pub fn session_from_item(item: &Item) -> Option<Session> {
+    Some(Session {
+        key: get_s(item, "key")?,
+        api: get_s(item, "api")?,
+        issued_at: get_n(item, "issued_at")?,
+        expires_at: get_n(item, TTL_ATTRIBUTE)?,
+        role_arn: get_s(item, "role_arn"),
+        session_name: get_s(item, "session_name"),
+        source_identity: get_s(item, "source_identity"),
+        account: get_s(item, "account"),
+        task_policy: get_s(item, "task_policy"),
+        event_id: get_s(item, "event_id"),
+        issuer: Issuer {
+            arn: get_s(item, "issuer_arn"),
+            kind: get_s(item, "issuer_type"),
+            class: get_s(item, "issuer_class")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(PrincipalClass::Unknown),
+            account_id: get_s(item, "issuer_account"),
+            access_key_id: get_s(item, "issuer_key"),
+        },
+    })
+}
+
+fn failed<E>(op: &'static str, e: E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError {
+        op,
+        message: DisplayErrorContext(e).to_string(),
+    }
+}
+
+impl SessionStore for DynamoStore {
+    fn describe(&self) -> String {
+        format!("dynamodb:{}", self.table)
+    }
+
+    async fn sessions(&self, key: &str) -> Result<Vec<Session>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(&format!("session#{key}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("GetItem", e))?;
+        Ok(out.item().and_then(session_from_item).into_iter().collect())
+    }
+
+    async fn save(&self, x: &Session) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(session_item(x)))
+            .condition_expression("attribute_not_exists(pk) OR issued_at <= :issued")
+            .expression_attribute_values(":issued", n(x.issued_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A later issue of the same key is already stored: keep it.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+
+    async fn claim(&self, event_id: &str, now: i64) -> Result<Claim, StoreError> {
+        let mut item = Item::new();
+        item.insert(PK.into(), s(&format!("event#{event_id}")));
+        item.insert("state".into(), s("pending"));
+        item.insert("lease_until".into(), n(now + CLAIM_LEASE_SECONDS));
+        item.insert(TTL_ATTRIBUTE.into(), n(now + DEDUP_TTL_SECONDS));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR #st = :failed OR (#st = :pending AND lease_until < :now)",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Granted),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Claim::Duplicate)
+            }
+            Err(e) => Err(failed("PutItem (claim)", e)),
+        }
+    }
+
+    async fn settle(&self, event_id: &str, published: bool, now: i64) -> Result<(), StoreError> {
+        let mut item = Item::new();
+        item.insert(PK.into(), s(&format!("event#{event_id}")));
+        item.insert(
+            "state".into(),
+            s(if published { "sent" } else { "failed" }),
+        );
+        item.insert(TTL_ATTRIBUTE.into(), n(now + DEDUP_TTL_SECONDS));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| failed("PutItem (settle)", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_round_trips_through_its_item() {
+        let x = Session {
+            key: "ASIA1".into(),
+            api: "AssumeRoot".into(),
+            issued_at: 100,
+            expires_at: 1000,
+            role_arn: None,
+            session_name: Some("s".into()),
+            source_identity: None,
+            account: Some("444455556666".into()),
+            task_policy: Some("arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy".into()),
+            event_id: Some("e".into()),
+            issuer: Issuer {
+                arn: Some("arn:aws:sts::111122223333:assumed-role/R/bob".into()),
+                kind: Some("AssumedRole".into()),
+                class: PrincipalClass::SsoSession,
+                account_id: Some("111122223333".into()),
+                access_key_id: Some("ASIA0".into()),
+            },
+        };
+        let item = session_item(&x);
+        assert_eq!(item.get(TTL_ATTRIBUTE), Some(&AttributeValue::N("1000".into())));
+        assert_eq!(item.get(PK), Some(&AttributeValue::S("session#ASIA1".into())));
+        assert_eq!(session_from_item(&item), Some(x));
+    }
+
+    #[test]
+    fn damaged_item_is_not_a_session() {
+        let mut item = Item::new();
+        item.insert("key".into(), s("ASIA1"));
+        item.insert("issued_at".into(), s("not a number"));
+        assert_eq!(session_from_item(&item), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! Where the function keeps what it learns between records and invocations: tracked sessions and
+//! the eventIDs it has alerted on. [`MemoryStore`] is the embedded default (one instance);
+//! [`crate::dynamo::DynamoStore`] shares both with every concurrent instance through a table.
+
+use crate::session::{Learned, Session, SessionTracker};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::Mutex;
+
+/// How long a claim on an eventID holds while its alert is being published. A publisher that
+/// dies holding a claim blocks a retry no longer than this.
+pub const CLAIM_LEASE_SECONDS: i64 = 300;
+/// How long an alerted eventID is remembered. EventBridge retries a failed delivery for up to
+/// 24 hours, so a duplicate comes within that window.
+/// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html>
+pub const DEDUP_TTL_SECONDS: i64 = 2 * 86_400;
+/// eventIDs remembered by one instance's [`MemoryStore`].
+pub const DEDUP_CAPACITY: usize = 10_000;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("session store: {op} failed: {message}")]
+pub struct StoreError {
+    pub op: &'static str,
+    pub message: String,
+}
+
+/// The answer to a claim on an eventID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours: publish, then settle.
+    Granted,
+    /// Another delivery published it, or is publishing it now.
+    Duplicate,
+}
+
+/// Sessions and alert claims, shared by whoever holds the same store.
+pub trait SessionStore: Send + Sync {
+    /// A short name for logs (`memory`, `dynamodb:TABLE`).
+    fn describe(&self) -> String;
+    /// Every session recorded for `key` (any time; the caller picks the live one).
+    fn sessions(&self, key: &str) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    fn save(&self, session: &Session) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Claims the right to publish the alert of `event_id` at time `now` (epoch seconds).
+    fn claim(
+        &self,
+        event_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Ends a granted claim: `published` keeps the eventID as alerted; otherwise the claim is
+    /// given up so that a retry publishes.
+    fn settle(
+        &self,
+        event_id: &str,
+        published: bool,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClaimState {
+    Pending { until: i64 },
+    Sent,
+}
+
+#[derive(Debug, Default)]
+struct Claims {
+    state: HashMap<String, ClaimState>,
+    order: VecDeque<String>,
+}
+
+/// In-process store: a bounded [`SessionTracker`] (expired sessions dropped first) and a bounded
+/// set of claimed eventIDs (oldest forgotten first).
+#[derive(Debug)]
+pub struct MemoryStore {
+    pub tracker: Mutex<SessionTracker>,
+    claims: Mutex<Claims>,
+    claim_capacity: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new(crate::session::MEMORY_CAPACITY, DEDUP_CAPACITY)
+    }
+}
+
+impl MemoryStore {
+    pub fn new(session_capacity: usize, claim_capacity: usize) -> Self {
+        MemoryStore {
+            tracker: Mutex::new(SessionTracker::new(session_capacity)),
+            claims: Mutex::new(Claims::default()),
+            claim_capacity: claim_capacity.max(1),
+        }
+    }
+
+    /// Learns a session; at capacity, expired ones (relative to its issue time) go first.
+    pub fn learn(&self, session: Session) -> Learned {
+        let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        if t.len() >= t.capacity() {
+            t.prune(session.issued_at);
+        }
+        t.learn(session)
+    }
+
+    /// The session of `key` live at `at`, if known here.
+    pub fn tracker_get(&self, key: &str, at: i64) -> Option<Session> {
+        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        t.get(key, at).cloned()
+    }
+
+    /// The origin of a request made with `key` at `at`, from what this instance knows.
+    pub fn origin(&self, key: &str, at: i64) -> Option<crate::model::Origin> {
+        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        t.origin(key, at)
+    }
+
+    pub fn claim_now(&self, event_id: &str, now: i64) -> Claim {
+        let mut c = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        match c.state.get(event_id) {
+            Some(ClaimState::Sent) => return Claim::Duplicate,
+            Some(ClaimState::Pending { until }) if *until >= now => return Claim::Duplicate,
+            Some(ClaimState::Pending { .. }) => {}
+            None => {
+                c.order.push_back(event_id.to_owned());
+                if c.order.len() > self.claim_capacity {
+                    if let Some(old) = c.order.pop_front() {
+                        c.state.remove(&old);
+                    }
+                }
+            }
+        }
+        c.state.insert(
+            event_id.to_owned(),
+            ClaimState::Pending {
+                until: now + CLAIM_LEASE_SECONDS,
+            },
+        );
+        Claim::Granted
+    }
+
+    pub fn settle_now(&self, event_id: &str, published: bool) {
+        let mut c = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        if published {
+            if let Some(s) = c.state.get_mut(event_id) {
+                *s = ClaimState::Sent;
+            }
+        } else {
+            c.state.remove(event_id);
+            c.order.retain(|e| e != event_id);
+        }
+    }
+
+    /// Marks an eventID alerted without a claim (another store said it was).
+    pub fn remember_sent(&self, event_id: &str, now: i64) {
+        if self.claim_now(event_id, now) == Claim::Granted {
+            self.settle_now(event_id, true);
+        }
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    async fn sessions(&self, key: &str) -> Result<Vec<Session>, StoreError> {
+        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(t.sessions(key).to_vec())
+    }
+
+    async fn save(&self, session: &Session) -> Result<(), StoreError> {
+        self.learn(session.clone());
+        Ok(())
+    }
+
+    async fn claim(&self, event_id: &str, now: i64) -> Result<Claim, StoreError> {
+        Ok(self.claim_now(event_id, now))
+    }
+
+    async fn settle(&self, event_id: &str, published: bool, _now: i64) -> Result<(), StoreError> {
+        self.settle_now(event_id, published);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_once_until_settled() {
+        let m = MemoryStore::new(10, 10);
+        assert_eq!(m.claim_now("e1", 0), Claim::Granted);
+        assert_eq!(m.claim_now("e1", 1), Claim::Duplicate);
+        m.settle_now("e1", true);
+        assert_eq!(m.claim_now("e1", 10_000), Claim::Duplicate);
+    }
+
+    #[test]
+    fn failed_publish_gives_the_claim_back() {
+        let m = MemoryStore::new(10, 10);
+        assert_eq!(m.claim_now("e1", 0), Claim::Granted);
+        m.settle_now("e1", false);
+        assert_eq!(m.claim_now("e1", 1), Claim::Granted);
+    }
+
+    #[test]
+    fn stale_pending_claim_can_be_taken_over() {
+        let m = MemoryStore::new(10, 10);
+        assert_eq!(m.claim_now("e1", 0), Claim::Granted);
+        assert_eq!(
+            m.claim_now("e1", CLAIM_LEASE_SECONDS + 1),
+            Claim::Granted
+        );
+    }
+
+    #[test]
+    fn claims_are_bounded() {
+        let m = MemoryStore::new(10, 3);
+        for i in 0..5 {
+            m.remember_sent(&format!("e{i}"), 0);
+        }
+        assert_eq!(m.claim_now("e4", 0), Claim::Duplicate);
+        assert_eq!(m.claim_now("e0", 0), Claim::Granted);
+    }
+}
