@@ -75,6 +75,7 @@ pub fn session_item(x: &Session) -> Item {
     put_opt(&mut item, "task_policy", &x.task_policy);
     put_opt(&mut item, "event_id", &x.event_id);
     put_opt(&mut item, "issuer_arn", &x.issuer.arn);
+    put_opt(&mut item, "issuer_name", &x.issuer.name);
     put_opt(&mut item, "issuer_type", &x.issuer.kind);
     item.insert("issuer_class".into(), s(x.issuer.class.as_str()));
     put_opt(&mut item, "issuer_account", &x.issuer.account_id);
@@ -97,6 +98,7 @@ pub fn session_from_item(item: &Item) -> Option<Session> {
         event_id: get_s(item, "event_id"),
         issuer: Issuer {
             arn: get_s(item, "issuer_arn"),
+            name: get_s(item, "issuer_name"),
             kind: get_s(item, "issuer_type"),
             class: get_s(item, "issuer_class")
                 .and_then(|c| c.parse().ok())
@@ -228,6 +230,7 @@ mod tests {
             event_id: Some("e".into()),
             issuer: Issuer {
                 arn: Some("arn:aws:sts::111122223333:assumed-role/R/bob".into()),
+                name: None,
                 kind: Some("AssumedRole".into()),
                 class: PrincipalClass::SsoSession,
                 account_id: Some("111122223333".into()),

@@ -174,6 +174,10 @@ pub struct Assumption {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Origin {
     pub arn: Option<String>,
+    /// The service, user name or principal id when there is no ARN (services, SAML and
+    /// web-identity callers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub class: PrincipalClass,
@@ -189,9 +193,12 @@ impl Origin {
         self.chain.last()
     }
 
-    /// `arn` (or the class when the ARN was not recorded), for sentences.
+    /// `arn`, else `name`, else the class: for sentences.
     pub fn who(&self) -> &str {
-        self.arn.as_deref().unwrap_or(self.class.as_str())
+        self.arn
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or(self.class.as_str())
     }
 
     /// The chain in one line: `ARN (class) → AssumeRole Admin@444455556666 "alice" → …`.

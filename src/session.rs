@@ -44,6 +44,9 @@ pub const MAX_LIFETIME_SECONDS: i64 = 129_600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuer {
     pub arn: Option<String>,
+    /// A name when there is no ARN: the service (`invokedBy`), the user name or principal id
+    /// (SAML and web-identity callers have no ARN).
+    pub name: Option<String>,
     /// `userIdentity.type` as recorded.
     pub kind: Option<String>,
     pub class: PrincipalClass,
@@ -108,7 +111,12 @@ impl Session {
             task_policy: a.task_policy.clone(),
             event_id: report.event_id.clone(),
             issuer: Issuer {
-                arn: p.arn.clone().or_else(|| p.invoked_by.clone()),
+                arn: p.arn.clone(),
+                name: p
+                    .invoked_by
+                    .clone()
+                    .or_else(|| p.user_name.clone())
+                    .or_else(|| p.principal_id.clone()),
                 kind: p.kind.clone(),
                 class: p.class,
                 account_id: p.account_id.clone(),
@@ -193,6 +201,7 @@ pub fn origin_of_chain(mut hops: Vec<Session>) -> Option<Origin> {
     let first = hops.first()?;
     Some(Origin {
         arn: first.issuer.arn.clone(),
+        name: first.issuer.name.clone(),
         kind: first.issuer.kind.clone(),
         class: first.issuer.class,
         account_id: first.issuer.account_id.clone(),
@@ -365,6 +374,7 @@ mod tests {
             event_id: None,
             issuer: Issuer {
                 arn: Some(format!("issuer-of-{key}")),
+                name: None,
                 kind: Some("AssumedRole".into()),
                 class: PrincipalClass::RoleSession,
                 account_id: None,

@@ -27,12 +27,24 @@ pub struct Node {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Tree {
     pub arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub class: PrincipalClass,
     pub account_id: Option<String>,
     pub total_requests: u64,
     pub sessions: Vec<Node>,
+}
+
+impl Tree {
+    /// ARN, else name, else "unknown principal".
+    pub fn who(&self) -> &str {
+        self.arn
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or("unknown principal")
+    }
 }
 
 #[derive(Default)]
@@ -76,11 +88,13 @@ impl Building {
     }
 }
 
-type RootKey = (Option<String>, PrincipalClass);
+/// A tree's principal: ARN, name, class.
+type RootKey = (Option<String>, Option<String>, PrincipalClass);
 
 /// Collects reports into trees.
 #[derive(Default)]
 pub struct Forest {
+    /// Per principal: its `type`, account and sessions.
     roots: BTreeMap<RootKey, (Option<String>, Option<String>, Building)>,
 }
 
@@ -91,13 +105,17 @@ impl Forest {
             let hop = session.hop();
             let (key, kind, account, mut path) = match &report.origin {
                 Some(o) => (
-                    (o.arn.clone(), o.class),
+                    (o.arn.clone(), o.name.clone(), o.class),
                     o.kind.clone(),
                     o.account_id.clone(),
                     o.chain.clone(),
                 ),
                 None => (
-                    (session.issuer.arn.clone(), session.issuer.class),
+                    (
+                        session.issuer.arn.clone(),
+                        session.issuer.name.clone(),
+                        session.issuer.class,
+                    ),
                     session.issuer.kind.clone(),
                     session.issuer.account_id.clone(),
                     Vec::new(),
@@ -113,7 +131,7 @@ impl Forest {
 
     fn root_of(&mut self, o: &Origin) -> &mut Building {
         self.root(
-            (o.arn.clone(), o.class),
+            (o.arn.clone(), o.name.clone(), o.class),
             o.kind.clone(),
             o.account_id.clone(),
         )
@@ -135,10 +153,11 @@ impl Forest {
     pub fn trees(self) -> Vec<Tree> {
         self.roots
             .into_iter()
-            .map(|((arn, class), (kind, account_id, b))| {
+            .map(|((arn, name, class), (kind, account_id, b))| {
                 let (sessions, total) = b.finish();
                 Tree {
                     arn,
+                    name,
                     kind,
                     class,
                     account_id,
@@ -168,7 +187,7 @@ pub fn text(trees: &[Tree]) -> String {
         let _ = writeln!(
             out,
             "{} ({}) — {}",
-            t.arn.as_deref().unwrap_or("unknown principal"),
+            t.who(),
             t.class,
             plural(t.total_requests, "request")
         );
@@ -217,7 +236,7 @@ pub fn dot(trees: &[Tree]) -> String {
         let _ = writeln!(
             out,
             "  {id} [shape=ellipse, label=\"{}\\n{} — {}\"];",
-            esc(t.arn.as_deref().unwrap_or("unknown principal")),
+            esc(t.who()),
             t.class,
             plural(t.total_requests, "request")
         );

@@ -41,6 +41,7 @@ fn session(i: usize) -> Session {
                 "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice"
                     .into(),
             ),
+            name: None,
             kind: Some("AssumedRole".into()),
             class: PrincipalClass::SsoSession,
             account_id: Some("111122223333".into()),
