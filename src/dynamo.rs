@@ -195,10 +195,7 @@ impl SessionStore for DynamoStore {
     async fn settle(&self, event_id: &str, published: bool, now: i64) -> Result<(), StoreError> {
         let mut item = Item::new();
         item.insert(PK.into(), s(&format!("event#{event_id}")));
-        item.insert(
-            "state".into(),
-            s(if published { "sent" } else { "failed" }),
-        );
+        item.insert("state".into(), s(if published { "sent" } else { "failed" }));
         item.insert(TTL_ATTRIBUTE.into(), n(now + DEDUP_TTL_SECONDS));
         self.client
             .put_item()
@@ -238,8 +235,14 @@ mod tests {
             },
         };
         let item = session_item(&x);
-        assert_eq!(item.get(TTL_ATTRIBUTE), Some(&AttributeValue::N("1000".into())));
-        assert_eq!(item.get(PK), Some(&AttributeValue::S("session#ASIA1".into())));
+        assert_eq!(
+            item.get(TTL_ATTRIBUTE),
+            Some(&AttributeValue::N("1000".into()))
+        );
+        assert_eq!(
+            item.get(PK),
+            Some(&AttributeValue::S("session#ASIA1".into()))
+        );
         assert_eq!(session_from_item(&item), Some(x));
     }
 

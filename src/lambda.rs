@@ -100,14 +100,14 @@ impl Config {
         let sessions_table = get("SESSIONS_TABLE").filter(|s| !s.trim().is_empty());
         if let Some(t) = &sessions_table {
             let ok = (3..=255).contains(&t.len())
-                && t
-                    .bytes()
+                && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
             if !ok {
                 return Err(ConfigError::Invalid {
                     name: "SESSIONS_TABLE",
                     value: t.clone(),
-                    why: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _, - and .".into(),
+                    why: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _, - and ."
+                        .into(),
                 });
             }
         }
@@ -478,7 +478,11 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
     fn store_failed(&self, e: &StoreError, counts: &mut Counts) {
         counts.store_errors += 1;
         if !self.degraded.swap(true, Ordering::Relaxed) {
-            let store = self.shared.as_ref().map(|s| s.describe()).unwrap_or_default();
+            let store = self
+                .shared
+                .as_ref()
+                .map(|s| s.describe())
+                .unwrap_or_default();
             tracing::error!(store = %store, error = %e, "session store unavailable; detection goes on with this instance's memory (logged once)");
         } else {
             tracing::debug!(error = %e, "session store call failed");

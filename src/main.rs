@@ -413,12 +413,8 @@ fn run() -> Result<ExitCode> {
                 Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
             let (stats, errors, backfilled) = match format {
-                Format::Jsonl => {
-                    run_replay(Jsonl { out }, &paths, &opts, progress, backfill)?
-                }
-                Format::Json => {
-                    run_replay(Json::new(out), &paths, &opts, progress, backfill)?
-                }
+                Format::Jsonl => run_replay(Jsonl { out }, &paths, &opts, progress, backfill)?,
+                Format::Json => run_replay(Json::new(out), &paths, &opts, progress, backfill)?,
                 Format::Table => {
                     run_replay(Table { out, color }, &paths, &opts, progress, backfill)?
                 }
@@ -471,11 +467,17 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
         .build()?;
     rt.block_on(async move {
         let sdk = aws_config::load_from_env().await;
-        let publisher = SnsPublisher { client: aws_sdk_sns::Client::new(&sdk), topic_arn: config.topic_arn.clone() };
-        let store = config.sessions_table.clone().map(|table| rootwatch::dynamo::DynamoStore {
-            client: aws_sdk_dynamodb::Client::new(&sdk),
-            table,
-        });
+        let publisher = SnsPublisher {
+            client: aws_sdk_sns::Client::new(&sdk),
+            topic_arn: config.topic_arn.clone(),
+        };
+        let store = config
+            .sessions_table
+            .clone()
+            .map(|table| rootwatch::dynamo::DynamoStore {
+                client: aws_sdk_dynamodb::Client::new(&sdk),
+                table,
+            });
         tracing::info!(
             topic = %config.topic_arn,
             min_severity = %config.min_severity,
@@ -486,9 +488,14 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
         );
         let handler = Handler::with_store(config, publisher, store);
         let handler = &handler;
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
-            handler.handle(event.payload.get()).await.map_err(lambda_runtime::Error::from)
-        }))
+        lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
+                handler
+                    .handle(event.payload.get())
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            },
+        ))
         .await
     })
 }

@@ -260,13 +260,15 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
             .map_err(DecodeError::Io)
             .and_then(|r| input::decode_stream(r, &mut sink)),
         Source::File(path) => match std::fs::File::open(path) {
-            Ok(f) => input::maybe_gunzip(f).map_err(DecodeError::Io).and_then(|r| {
-                if is_lines_name(&path_name(path)) {
-                    input::decode_lines(r, &mut sink)
-                } else {
-                    input::decode_stream(r, &mut sink)
-                }
-            }),
+            Ok(f) => input::maybe_gunzip(f)
+                .map_err(DecodeError::Io)
+                .and_then(|r| {
+                    if is_lines_name(&path_name(path)) {
+                        input::decode_lines(r, &mut sink)
+                    } else {
+                        input::decode_stream(r, &mut sink)
+                    }
+                }),
             Err(e) => Err(DecodeError::Io(e)),
         },
     };

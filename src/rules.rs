@@ -33,7 +33,11 @@ pub const ROLE_ASSUME_DOC: &str =
 pub const CROSS_ACCOUNT_DOC: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_aws-accounts.html";
 /// The APIs that assume a role named by `requestParameters.roleArn`.
-pub const ROLE_APIS: &[&str] = &["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"];
+pub const ROLE_APIS: &[&str] = &[
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+];
 
 /// Settings of the configurable rules, read once (CLI flags or the function's environment).
 /// Empty lists leave the rules off.
@@ -188,7 +192,9 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
                 )
             }
             None => {
-                format!("Request in an AssumeRoot privileged session on {account}: {action}{failed}")
+                format!(
+                    "Request in an AssumeRoot privileged session on {account}: {action}{failed}"
+                )
             }
         };
         out.push(Finding {
@@ -524,5 +530,113 @@ mod tests {
         let r = Record::from_json(r#"{"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1/bob"},"eventSource":"sts.amazonaws.com","eventName":"AssumeRoot","requestParameters":{"targetPrincipal":"444455556666","taskPolicyArn":{"arn":"arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy"}}}"#).unwrap();
         let f = evaluate(&r, &classify(&r), &Context::NONE);
         assert_eq!(f[0].title, "AssumeRoot: privileged root session on 444455556666 requested by arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1/bob (task S3UnlockBucketPolicy)");
+    }
+
+    fn fired_with(json: &str, watched: &str, trusted: &str) -> Vec<(Rule, Severity)> {
+        let cfg = RuleConfig::from_lists(&[watched.to_owned()], &[trusted.to_owned()]).unwrap();
+        let r = Record::from_json(json).unwrap();
+        let ctx = Context {
+            origin: None,
+            config: &cfg,
+        };
+        evaluate(&r, &classify(&r), &ctx)
+            .into_iter()
+            .map(|f| (f.rule, f.severity))
+            .collect()
+    }
+
+    macro_rules! configured {
+        ($($name:ident: $json:expr, watch $w:expr, trust $t:expr => [$(($rule:ident, $sev:ident)),*];)*) => {$(
+            #[test]
+            fn $name() {
+                let want: Vec<(Rule, Severity)> = vec![$((Rule::$rule, Severity::$sev)),*];
+                assert_eq!(fired_with($json, $w, $t), want, "{}", $json);
+            }
+        )*};
+    }
+
+    const ALICE_TO_PROD: &str = r#"{"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","requestParameters":{"roleArn":"arn:aws:iam::444455556666:role/BreakGlassAdmin","roleSessionName":"alice"}}"#;
+    const ALICE_DENIED: &str = r#"{"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","errorCode":"AccessDenied","requestParameters":{"roleArn":"arn:aws:iam::444455556666:role/BreakGlassAdmin"}}"#;
+    const SAME_ACCOUNT: &str = r#"{"userIdentity":{"type":"IAMUser","accountId":"444455556666"},"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","requestParameters":{"roleArn":"arn:aws:iam::444455556666:role/Deploy"}}"#;
+    const SERVICE: &str = r#"{"userIdentity":{"type":"AWSService","invokedBy":"ec2.amazonaws.com"},"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","requestParameters":{"roleArn":"arn:aws:iam::444455556666:role/Web"}}"#;
+    const SAML: &str = r#"{"userIdentity":{"type":"SAMLUser","userName":"carol"},"eventSource":"sts.amazonaws.com","eventName":"AssumeRoleWithSAML","requestParameters":{"roleArn":"arn:aws:iam::444455556666:role/BreakGlassAdmin"}}"#;
+
+    configured! {
+        unconfigured_rules_stay_off: ALICE_TO_PROD, watch "", trust "" => [];
+        watched_role_matches: ALICE_TO_PROD, watch "arn:aws:iam::*:role/BreakGlass*", trust "" => [(WatchedRoleAssumed, High)];
+        watched_role_denied_is_medium: ALICE_DENIED, watch "arn:aws:iam::*:role/BreakGlass*", trust "" => [(WatchedRoleAssumed, Medium)];
+        watched_role_other_name: ALICE_TO_PROD, watch "arn:aws:iam::*:role/Admin", trust "" => [];
+        watched_role_by_saml: SAML, watch "arn:aws:iam::444455556666:role/*", trust "" => [(WatchedRoleAssumed, High)];
+        untrusted_caller_account: ALICE_TO_PROD, watch "", trust "999988887777" => [(UntrustedAccountAssumption, High)];
+        trusted_caller_account: ALICE_TO_PROD, watch "", trust "999988887777,111122223333" => [];
+        same_account_is_trusted: SAME_ACCOUNT, watch "", trust "999988887777" => [];
+        service_caller_is_not_an_account: SERVICE, watch "", trust "999988887777" => [];
+        saml_is_not_cross_account: SAML, watch "", trust "999988887777" => [];
+        both_rules: ALICE_TO_PROD, watch "arn:*BreakGlass*", trust "999988887777" => [(WatchedRoleAssumed, High), (UntrustedAccountAssumption, High)];
+    }
+
+    #[test]
+    fn glob_cases() {
+        for (p, t, want) in [
+            ("*", "", true),
+            ("a*c", "abbbc", true),
+            ("a*c", "abbbd", false),
+            (
+                "arn:aws:iam::*:role/BreakGlass*",
+                "arn:aws:iam::1:role/BreakGlassX",
+                true,
+            ),
+            ("*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+        ] {
+            assert_eq!(glob(p, t), want, "{p} vs {t}");
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        assert!(RuleConfig::from_lists(&["BreakGlass".into()], &[]).is_err());
+        assert!(RuleConfig::from_lists(&[], &["1234".into()]).is_err());
+        let ok = RuleConfig::from_lists(
+            &["arn:a, arn:b".into()],
+            &["111122223333 444455556666".into()],
+        )
+        .unwrap();
+        assert_eq!(ok.watched_roles, ["arn:a", "arn:b"]);
+        assert_eq!(ok.trusted_accounts.len(), 2);
+    }
+
+    #[test]
+    fn root_session_title_names_the_origin_and_task() {
+        let r = Record::from_json(r#"{"userIdentity":{"type":"Root","accountId":"222233334444","accessKeyId":"ASIAK"},"eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPolicy"}"#).unwrap();
+        let mut p = classify(&r);
+        p.class = PrincipalClass::RootSession;
+        let origin = Origin {
+            arn: Some("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1/bob".into()),
+            name: None,
+            kind: Some("AssumedRole".into()),
+            class: PrincipalClass::SsoSession,
+            account_id: Some("111122223333".into()),
+            chain: vec![crate::model::Hop {
+                api: "AssumeRoot".into(),
+                role_arn: None,
+                session_name: None,
+                account: Some("222233334444".into()),
+                source_identity: None,
+                task_policy: Some("arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy".into()),
+                access_key_id: "ASIAK".into(),
+                issued: "2026-11-21T14:00:00Z".into(),
+                expires: "2026-11-21T14:15:00Z".into(),
+                event_id: None,
+            }],
+        };
+        let ctx = Context {
+            origin: Some(&origin),
+            config: &RuleConfig::NONE,
+        };
+        let f = evaluate(&r, &p, &ctx);
+        assert_eq!(f[0].rule, Rule::RootSession);
+        assert_eq!(f[0].title, "Root session in 222233334444 opened by arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1/bob via AssumeRoot (task S3UnlockBucketPolicy): s3:DeleteBucketPolicy");
     }
 }

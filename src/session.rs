@@ -263,11 +263,7 @@ impl SessionTracker {
 
     /// Remembers a session.
     pub fn learn(&mut self, session: Session) -> Learned {
-        let id = (
-            session.expires_at,
-            session.key.clone(),
-            session.issued_at,
-        );
+        let id = (session.expires_at, session.key.clone(), session.issued_at);
         if self
             .by_key
             .get(&session.key)

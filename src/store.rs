@@ -207,10 +207,7 @@ mod tests {
     fn stale_pending_claim_can_be_taken_over() {
         let m = MemoryStore::new(10, 10);
         assert_eq!(m.claim_now("e1", 0), Claim::Granted);
-        assert_eq!(
-            m.claim_now("e1", CLAIM_LEASE_SECONDS + 1),
-            Claim::Granted
-        );
+        assert_eq!(m.claim_now("e1", CLAIM_LEASE_SECONDS + 1), Claim::Granted);
     }
 
     #[test]

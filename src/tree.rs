@@ -230,7 +230,9 @@ fn nodes_text(nodes: &[Node], indent: &str, out: &mut String) {
 
 /// A Graphviz document.
 pub fn dot(trees: &[Tree]) -> String {
-    let mut out = String::from("digraph sessions {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    let mut out = String::from(
+        "digraph sessions {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
     for (i, t) in trees.iter().enumerate() {
         let id = format!("p{i}");
         let _ = writeln!(
@@ -278,6 +280,9 @@ mod tests {
     #[test]
     fn empty_input_says_so() {
         assert!(text(&[]).starts_with("No sessions found"));
-        assert_eq!(dot(&[]), "digraph sessions {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n}\n");
+        assert_eq!(
+            dot(&[]),
+            "digraph sessions {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n}\n"
+        );
     }
 }

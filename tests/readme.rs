@@ -25,7 +25,8 @@ fn sample_output_is_what_replay_prints() {
         out: Vec::new(),
         color: false,
     };
-    let stats = replay::replay(&["events/".into()], &replay::Options::default(), &mut table).unwrap();
+    let stats =
+        replay::replay(&["events/".into()], &replay::Options::default(), &mut table).unwrap();
     table.finish(&stats).unwrap();
     let actual = String::from_utf8(table.out).unwrap();
     let actual_lines: Vec<&str> = actual.lines().map(str::trim_end).collect();

@@ -1,0 +1,286 @@
+//! Session tracking end to end, without emulators: replay in any order gives the same origins
+//! (proptest), the function attributes across invocations, the `sessions` command and the
+//! configurable rules from the command line.
+
+use proptest::prelude::*;
+use rootwatch::lambda::{Config, Handler};
+use rootwatch::model::RecordReport;
+use rootwatch::replay::{self, InputError, Options, Output};
+use rootwatch::sns::FakePublisher;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const CASES: &[&str] = &[
+    "user-role-chain",
+    "sso-assumeroot",
+    "federation-token",
+    "expired-key-reused",
+];
+
+/// Every record of a case, in file order.
+fn records(case: &str) -> Vec<Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new("events/sessions").join(case))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            let doc: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            doc["Records"].as_array().unwrap().clone()
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Origins(BTreeMap<String, Value>);
+
+impl Output for Origins {
+    fn record(&mut self, r: &RecordReport) -> std::io::Result<()> {
+        let id = r.event_id.clone().unwrap();
+        let origin = serde_json::to_value(&r.origin).unwrap();
+        let class = json!(r.principal.class.as_str());
+        let rules: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+        self.0.insert(id, json!([origin, class, rules]));
+        Ok(())
+    }
+    fn error(&mut self, e: &InputError) -> std::io::Result<()> {
+        panic!("{e}")
+    }
+}
+
+/// Replays records split over two log files (the split point and order given).
+fn replay_split(records: &[Value], split: usize, dir: &Path) -> BTreeMap<String, Value> {
+    let split = split.min(records.len());
+    let a = dir.join("a.json");
+    let b = dir.join("b.json");
+    std::fs::write(&a, json!({ "Records": &records[..split] }).to_string()).unwrap();
+    std::fs::write(&b, json!({ "Records": &records[split..] }).to_string()).unwrap();
+    let mut out = Origins::default();
+    replay::replay(&[b, a], &Options::default(), &mut out).unwrap();
+    out.0
+}
+
+fn expected(case: &str) -> BTreeMap<String, Value> {
+    let mut out = Origins::default();
+    replay::replay(
+        &[Path::new("events/sessions").join(case)],
+        &Options::default(),
+        &mut out,
+    )
+    .unwrap();
+    out.0
+}
+
+#[test]
+fn cases_attribute_what_they_should() {
+    let count = |case: &str| expected(case).values().filter(|v| !v[0].is_null()).count();
+    // Uses of hop 1 (3) and hop 2 (2); the caller's own records have no origin.
+    assert_eq!(count("user-role-chain"), 5);
+    assert_eq!(count("sso-assumeroot"), 2);
+    // The use after expiry is not attributed.
+    assert_eq!(count("federation-token"), 2);
+    assert_eq!(count("expired-key-reused"), 2);
+    for v in expected("sso-assumeroot").values() {
+        if v[1] == "root_session" {
+            assert!(!v[2].to_string().contains("root-credential-use"), "{v}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Any permutation of a sequence's records, split anywhere over two files, gives the same
+    /// origins, classes and rules as the sequence as written.
+    #[test]
+    fn any_order_gives_the_same_origins(
+        (case, recs, split) in prop::sample::select(CASES)
+            .prop_flat_map(|c| (Just(c), Just(records(c)).prop_shuffle(), 0usize..20))
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        prop_assert_eq!(replay_split(&recs, split, dir.path()), expected(case));
+    }
+}
+
+fn handler() -> Handler<FakePublisher> {
+    Handler::new(
+        Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch"),
+        FakePublisher::default(),
+    )
+}
+
+fn eventbridge(record: &Value) -> String {
+    json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
+           "account": record["recipientAccountId"], "time": record["eventTime"], "region": "us-east-1",
+           "resources": [], "detail": record})
+    .to_string()
+}
+
+fn find<'a>(recs: &'a [Value], name: &str) -> &'a Value {
+    recs.iter().find(|r| r["eventName"] == name).unwrap()
+}
+
+#[tokio::test]
+async fn function_names_the_admin_behind_a_later_root_session_request() {
+    let recs = records("sso-assumeroot");
+    let h = handler();
+    h.handle(&eventbridge(find(&recs, "AssumeRoot")))
+        .await
+        .unwrap();
+    h.handle(&eventbridge(find(&recs, "DeleteBucketPolicy")))
+        .await
+        .unwrap();
+    let sent = h.publisher.published();
+    assert_eq!(sent.len(), 2);
+    let text = &sent[1].text;
+    assert!(text.contains("Root session in 222233334444 opened by arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane.doe@example.com via AssumeRoot (task S3UnlockBucketPolicy)"), "{text}");
+    assert!(
+        text.contains("Session origin: arn:aws:sts::111122223333"),
+        "{text}"
+    );
+    assert!(!text.contains("root-credential-use"), "{text}");
+}
+
+#[tokio::test]
+async fn function_says_origin_not_yet_known_when_the_use_comes_first() {
+    let recs = records("sso-assumeroot");
+    let h = handler();
+    h.handle(&eventbridge(find(&recs, "DeleteBucketPolicy")))
+        .await
+        .unwrap();
+    let sent = h.publisher.published();
+    assert!(
+        sent[0].text.contains("Session origin: not yet known"),
+        "{}",
+        sent[0].text
+    );
+    assert!(
+        sent[0].text.contains("root-credential-use"),
+        "{}",
+        sent[0].text
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+
+    /// In one SQS batch the function sorts by eventTime: any order of the messages gives the
+    /// same alerts.
+    #[test]
+    fn any_order_in_one_batch_gives_the_same_alerts(perm in Just(records("sso-assumeroot")).prop_shuffle()) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let subjects = |recs: &[Value]| {
+            let h = handler();
+            let msgs: Vec<Value> = recs.iter().enumerate().map(|(i, r)| json!({
+                "messageId": format!("m{i}"), "receiptHandle": "h", "body": eventbridge(r),
+                "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"})).collect();
+            rt.block_on(h.handle(&json!({"Records": msgs}).to_string())).unwrap();
+            let mut s: Vec<String> = h.publisher.published().iter().map(|a| a.text.clone()).collect();
+            s.sort();
+            s
+        };
+        prop_assert_eq!(subjects(&perm), subjects(&records("sso-assumeroot")));
+    }
+}
+
+fn rootwatch() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("rootwatch").unwrap()
+}
+
+#[test]
+fn sessions_command_in_three_formats() {
+    let out = rootwatch()
+        .args(["sessions", "events/sessions/user-role-chain"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text,
+        std::fs::read_to_string("events/sessions/user-role-chain.sessions.expected").unwrap()
+    );
+    let out = rootwatch()
+        .args([
+            "sessions",
+            "--format",
+            "json",
+            "events/sessions/user-role-chain",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let trees: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(trees[0]["arn"], "arn:aws:iam::111122223333:user/alice");
+    assert_eq!(trees[0]["total_requests"], 5);
+    let hop1 = &trees[0]["sessions"][0];
+    assert_eq!(hop1["role_arn"], "arn:aws:iam::444455556666:role/Admin");
+    assert_eq!(hop1["requests"], 3);
+    assert_eq!(hop1["sessions"][0]["requests"], 2);
+    assert_eq!(hop1["sessions"][0]["source_identity"], "alice@example.com");
+    let out = rootwatch()
+        .args(["sessions", "--format", "dot", "events/sessions/"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let dot = String::from_utf8(out).unwrap();
+    assert!(dot.starts_with("digraph sessions {"), "{dot}");
+    assert_eq!(dot.matches(" -> ").count(), 6, "{dot}");
+}
+
+#[test]
+fn session_rules_from_the_command_line() {
+    let out = rootwatch()
+        .args([
+            "replay",
+            "--format",
+            "jsonl",
+            "--watch-role",
+            "arn:aws:iam::*:role/Auditor",
+            "--trusted-account",
+            "999988887777",
+            "events/sessions/user-role-chain",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut rules = Vec::new();
+    for line in String::from_utf8(out).unwrap().lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        for f in r["findings"].as_array().unwrap() {
+            rules.push((
+                f["rule"].as_str().unwrap().to_owned(),
+                f["title"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    rules.sort();
+    assert_eq!(rules.len(), 3, "{rules:?}");
+    // alice (111122223333) into Admin in 444455556666; the Admin session into Auditor.
+    assert_eq!(rules[0].0, "untrusted-account-assumption");
+    assert_eq!(rules[1].0, "untrusted-account-assumption");
+    assert_eq!(rules[2].0, "watched-role-assumed");
+    assert!(
+        rules[2]
+            .1
+            .contains("(session started by arn:aws:iam::111122223333:user/alice)"),
+        "{}",
+        rules[2].1
+    );
+    rootwatch()
+        .args(["replay", "--watch-role", "BreakGlass", "events/sessions"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("is not an ARN pattern"));
+}
