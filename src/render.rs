@@ -201,7 +201,13 @@ impl<W: Write> Output for Table<W> {
             let (on, off) = paint(self.color, f.severity);
             let mut who = short_principal(&r.principal);
             if let Some(o) = &r.origin {
-                who.push_str(&format!(" (session of {})", o.who()));
+                let short = o
+                    .arn
+                    .as_deref()
+                    .and_then(crate::classify::arn_resource)
+                    .map(|a| a.strip_prefix("assumed-role/").unwrap_or(a))
+                    .unwrap_or(o.who());
+                who.push_str(&format!(" ← {short}"));
             }
             let ip = r
                 .source_ip

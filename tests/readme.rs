@@ -127,3 +127,18 @@ fn sample_document_is_what_the_alert_sends() {
     let want: serde_json::Value = serde_json::from_str(&rest[open..open + close]).unwrap();
     assert_eq!(want, got);
 }
+
+#[test]
+fn sessions_sample_is_what_the_command_prints() {
+    let readme = readme();
+    let sample = block_after(&readme, "<!-- sample-sessions");
+    let out = assert_cmd::Command::cargo_bin("rootwatch")
+        .unwrap()
+        .args(["sessions", "events/sessions/user-role-chain"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(sample, String::from_utf8(out).unwrap());
+}
