@@ -391,6 +391,7 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
     /// hop by hop. Records without a temporary key make no call.
     async fn origin(&self, rec: &Record<'_>, counts: &mut Counts) -> Option<Origin> {
         let (key, at) = session_lookup(rec)?;
+        let own = crate::sanitize::field(rec.event_id.as_deref());
         if let Some(shared) = &self.shared {
             let mut next = Some((key.to_string(), at));
             let mut hops = 0;
@@ -399,12 +400,13 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
                 if hops > MAX_CHAIN {
                     break;
                 }
-                let known = self.local.tracker_get(&k, t);
+                let except = if hops == 1 { own.as_deref() } else { None };
+                let known = self.local.tracker_get(&k, t, except);
                 let found = match known {
                     Some(s) => s,
                     None => match shared.sessions(&k).await {
                         Ok(all) => {
-                            let live = pick(&all, t).cloned();
+                            let live = pick(&all, t, except).cloned();
                             for s in all {
                                 self.local.learn(s);
                             }
@@ -422,7 +424,7 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
                 next = found.previous().map(|(k, t)| (k.to_owned(), t));
             }
         }
-        self.local.origin(&key, at)
+        self.local.origin(&key, at, own.as_deref())
     }
 
     /// Publishes an alert unless this or another instance already did (claims on its eventID).

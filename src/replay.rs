@@ -12,7 +12,7 @@ use crate::input::{self, DecodeError, Item, Stop};
 use crate::model::{InputRef, PrincipalClass, RecordReport, Rule, Severity};
 use crate::record::Record;
 use crate::rules::RuleConfig;
-use crate::sanitize::{clean, MAX_FIELD};
+use crate::sanitize::{clean, field, MAX_FIELD};
 use crate::session::{Learned, Session, SessionTracker};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -352,7 +352,9 @@ pub fn decode<R: io::Read>(
                     .map_err(Stop)
                 }
                 Ok(rec) => {
-                    let origin = session_lookup(&rec).and_then(|(k, at)| tracker.origin(&k, at));
+                    let own = field(rec.event_id.as_deref());
+                    let origin = session_lookup(&rec)
+                        .and_then(|(k, at)| tracker.origin(&k, at, own.as_deref()));
                     let input = InputRef {
                         file: name.to_owned(),
                         index,

@@ -161,20 +161,25 @@ pub fn is_temporary(key: &str) -> bool {
 }
 
 /// Of the sessions recorded for one key (keys can be reused after expiry), the one live at `at`;
-/// the most recently issued when several are.
-pub fn pick(sessions: &[Session], at: i64) -> Option<&Session> {
+/// the most recently issued when several are. `except` leaves out the session a record issued
+/// itself: a call cannot be made with the key it returns (the AWS docs' AssumeRoot example shows
+/// the same example key on both sides).
+pub fn pick<'s>(sessions: &'s [Session], at: i64, except: Option<&str>) -> Option<&'s Session> {
     sessions
         .iter()
         .filter(|s| s.live_at(at))
+        .filter(|s| except.is_none() || s.event_id.as_deref() != except)
         .max_by_key(|s| (s.issued_at, s.expires_at))
 }
 
-/// Walks a chain back from the key a record used, with `lookup(key, at)` finding the session
-/// live at `at`. `None` when the key was not issued by a known call.
+/// Walks a chain back from the key a record used (at its time `at`; `own_event` is the record's
+/// eventID), with `sessions(key)` giving every session recorded for a key. `None` when the key
+/// was not issued by a known call.
 pub fn resolve(
-    mut lookup: impl FnMut(&str, i64) -> Option<Session>,
+    mut sessions: impl FnMut(&str) -> Vec<Session>,
     key: &str,
     at: i64,
+    own_event: Option<&str>,
 ) -> Option<Origin> {
     let mut hops: Vec<Session> = Vec::new();
     let mut next = Some((key.to_owned(), at));
@@ -182,7 +187,11 @@ pub fn resolve(
         if hops.len() >= MAX_CHAIN {
             break;
         }
-        let Some(found) = lookup(&k, t) else { break };
+        let except = if hops.is_empty() { own_event } else { None };
+        let all = sessions(&k);
+        let Some(found) = pick(&all, t, except) else {
+            break;
+        };
         if hops
             .iter()
             .any(|h| h.key == found.key && h.issued_at == found.issued_at)
@@ -190,7 +199,7 @@ pub fn resolve(
             break;
         }
         next = found.previous().map(|(k, t)| (k.to_owned(), t));
-        hops.push(found);
+        hops.push(found.clone());
     }
     origin_of_chain(hops)
 }
@@ -321,15 +330,15 @@ impl SessionTracker {
 
     /// The session of `key` live at `at`.
     pub fn get(&self, key: &str, at: i64) -> Option<&Session> {
-        pick(self.sessions(key), at)
+        pick(self.sessions(key), at, None)
     }
 
-    /// The origin of a request made with `key` at `at`.
-    pub fn origin(&self, key: &str, at: i64) -> Option<Origin> {
+    /// The origin of a request made with `key` at `at` by the record `own_event` (its eventID).
+    pub fn origin(&self, key: &str, at: i64, own_event: Option<&str>) -> Option<Origin> {
         if !self.by_key.contains_key(key) {
             return None;
         }
-        resolve(|k, t| self.get(k, t).cloned(), key, at)
+        resolve(|k| self.sessions(k).to_vec(), key, at, own_event)
     }
 
     /// Streaming use (the function): the origin of the report's record from what is known so
@@ -338,7 +347,7 @@ impl SessionTracker {
     pub fn observe(&mut self, report: &RecordReport) -> (Option<Origin>, Option<Session>) {
         let at = report.event_time.as_deref().and_then(crate::time::parse);
         let origin = match (report.principal.access_key_id.as_deref(), at) {
-            (Some(k), Some(at)) => self.origin(k, at),
+            (Some(k), Some(at)) => self.origin(k, at, report.event_id.as_deref()),
             _ => None,
         };
         let issued = Session::from_report(report);
@@ -389,7 +398,7 @@ mod tests {
         t.learn(session("ASIA1", Some("AKIAUSER"), 100, 4000));
         t.learn(session("ASIA2", Some("ASIA1"), 200, 4000));
         t.learn(session("ASIA3", Some("ASIA2"), 300, 4000));
-        let o = t.origin("ASIA3", 500).unwrap();
+        let o = t.origin("ASIA3", 500, None).unwrap();
         assert_eq!(chain_keys(&o), ["ASIA1", "ASIA2", "ASIA3"]);
         assert_eq!(o.arn.as_deref(), Some("issuer-of-ASIA1"));
     }
@@ -398,9 +407,9 @@ mod tests {
     fn expired_key_does_not_match() {
         let mut t = SessionTracker::default();
         t.learn(session("ASIA1", None, 100, 1000));
-        assert!(t.origin("ASIA1", 1000).is_some());
-        assert!(t.origin("ASIA1", 1001).is_none());
-        assert!(t.origin("ASIA1", 100 - CLOCK_SKEW - 1).is_none());
+        assert!(t.origin("ASIA1", 1000, None).is_some());
+        assert!(t.origin("ASIA1", 1001, None).is_none());
+        assert!(t.origin("ASIA1", 100 - CLOCK_SKEW - 1, None).is_none());
     }
 
     #[test]
@@ -420,7 +429,7 @@ mod tests {
         let mut t = SessionTracker::default();
         t.learn(session("ASIA1", None, 100, 200));
         t.learn(session("ASIA2", Some("ASIA1"), 300, 4000));
-        let o = t.origin("ASIA2", 400).unwrap();
+        let o = t.origin("ASIA2", 400, None).unwrap();
         assert_eq!(chain_keys(&o), ["ASIA2"]);
     }
 
@@ -429,7 +438,7 @@ mod tests {
         let mut t = SessionTracker::default();
         t.learn(session("ASIA1", Some("ASIA2"), 100, 4000));
         t.learn(session("ASIA2", Some("ASIA1"), 100, 4000));
-        let o = t.origin("ASIA1", 500).unwrap();
+        let o = t.origin("ASIA1", 500, None).unwrap();
         assert_eq!(o.chain.len(), 2);
     }
 
@@ -466,6 +475,16 @@ mod tests {
         assert_eq!(t.prune(100 + CLOCK_SKEW + 1), 1);
         assert_eq!(t.len(), 1);
         assert!(t.sessions("ASIA1").is_empty());
+    }
+
+    #[test]
+    fn a_call_is_not_made_with_the_key_it_returns() {
+        let mut t = SessionTracker::default();
+        let mut s = session("ASIA1", Some("ASIA1"), 100, 1000);
+        s.event_id = Some("issuing".into());
+        t.learn(s);
+        assert!(t.origin("ASIA1", 100, Some("issuing")).is_none());
+        assert!(t.origin("ASIA1", 200, Some("later")).is_some());
     }
 
     #[test]

@@ -102,15 +102,20 @@ impl MemoryStore {
     }
 
     /// The session of `key` live at `at`, if known here.
-    pub fn tracker_get(&self, key: &str, at: i64) -> Option<Session> {
+    pub fn tracker_get(&self, key: &str, at: i64, except: Option<&str>) -> Option<Session> {
         let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        t.get(key, at).cloned()
+        crate::session::pick(t.sessions(key), at, except).cloned()
     }
 
     /// The origin of a request made with `key` at `at`, from what this instance knows.
-    pub fn origin(&self, key: &str, at: i64) -> Option<crate::model::Origin> {
+    pub fn origin(
+        &self,
+        key: &str,
+        at: i64,
+        own_event: Option<&str>,
+    ) -> Option<crate::model::Origin> {
         let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        t.origin(key, at)
+        t.origin(key, at, own_event)
     }
 
     pub fn claim_now(&self, event_id: &str, now: i64) -> Claim {

@@ -141,7 +141,7 @@ async fn instances_sharing_a_table_attribute_each_others_sessions() {
     assert_eq!(counts.store_errors, 0);
     // What it learned from the table: both hops, back to alice.
     let at = rootwatch::time::parse("2026-11-20T09:07:30Z").unwrap();
-    let origin = c.local.origin("ASIACHAINHOP2EXAMPLE", at).unwrap();
+    let origin = c.local.origin("ASIACHAINHOP2EXAMPLE", at, None).unwrap();
     assert_eq!(
         origin.arn.as_deref(),
         Some("arn:aws:iam::111122223333:user/alice")
