@@ -13,7 +13,7 @@ use crate::model::{InputRef, Origin, PrincipalClass, Rule, Severity};
 use crate::record::Record;
 use crate::rules::RuleConfig;
 use crate::sanitize::clean;
-use crate::session::{pick, Session, MAX_CHAIN};
+use crate::session::{pick, pick_for_record, Session, MAX_CHAIN};
 use crate::sns::{PublishError, Publisher};
 use crate::store::{Claim, MemoryStore, SessionStore, StoreError};
 use serde::Serialize;
@@ -400,13 +400,18 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
                 if hops > MAX_CHAIN {
                     break;
                 }
-                let except = if hops == 1 { own.as_deref() } else { None };
-                let known = self.local.tracker_get(&k, t, except);
+                let first = hops == 1;
+                let known = self.local.tracker_get(&k, t, first, own.as_deref());
                 let found = match known {
                     Some(s) => s,
                     None => match shared.sessions(&k).await {
                         Ok(all) => {
-                            let live = pick(&all, t, except).cloned();
+                            let live = if first {
+                                pick_for_record(&all, t, own.as_deref())
+                            } else {
+                                pick(&all, t)
+                            }
+                            .cloned();
                             for s in all {
                                 self.local.learn(s);
                             }

@@ -161,14 +161,34 @@ pub fn is_temporary(key: &str) -> bool {
 }
 
 /// Of the sessions recorded for one key (keys can be reused after expiry), the one live at `at`;
-/// the most recently issued when several are. `except` leaves out the session a record issued
-/// itself: a call cannot be made with the key it returns (the AWS docs' AssumeRoot example shows
-/// the same example key on both sides).
-pub fn pick<'s>(sessions: &'s [Session], at: i64, except: Option<&str>) -> Option<&'s Session> {
+/// the most recently issued when several are.
+pub fn pick(sessions: &[Session], at: i64) -> Option<&Session> {
     sessions
         .iter()
         .filter(|s| s.live_at(at))
-        .filter(|s| except.is_none() || s.event_id.as_deref() != except)
+        .max_by_key(|s| (s.issued_at, s.expires_at))
+}
+
+/// [`pick`] for the key a record used, leaving out the session the record issued itself: a call
+/// cannot be made with the key it returns (the AWS docs' AssumeRoot example shows one example key
+/// on both sides). The record is known by its eventID (`own_event`), or, without one, as the call
+/// at the same time made with the same key.
+pub fn pick_for_record<'s>(
+    sessions: &'s [Session],
+    at: i64,
+    own_event: Option<&str>,
+) -> Option<&'s Session> {
+    let own = |s: &Session| match own_event {
+        Some(id) => s.event_id.as_deref() == Some(id),
+        None => {
+            s.event_id.is_none()
+                && s.issued_at == at
+                && s.issuer.access_key_id.as_deref() == Some(s.key.as_str())
+        }
+    };
+    sessions
+        .iter()
+        .filter(|s| s.live_at(at) && !own(s))
         .max_by_key(|s| (s.issued_at, s.expires_at))
 }
 
@@ -187,9 +207,13 @@ pub fn resolve(
         if hops.len() >= MAX_CHAIN {
             break;
         }
-        let except = if hops.is_empty() { own_event } else { None };
         let all = sessions(&k);
-        let Some(found) = pick(&all, t, except) else {
+        let found = if hops.is_empty() {
+            pick_for_record(&all, t, own_event)
+        } else {
+            pick(&all, t)
+        };
+        let Some(found) = found else {
             break;
         };
         if hops
@@ -330,7 +354,7 @@ impl SessionTracker {
 
     /// The session of `key` live at `at`.
     pub fn get(&self, key: &str, at: i64) -> Option<&Session> {
-        pick(self.sessions(key), at, None)
+        pick(self.sessions(key), at)
     }
 
     /// The origin of a request made with `key` at `at` by the record `own_event` (its eventID).
@@ -485,6 +509,13 @@ mod tests {
         t.learn(s);
         assert!(t.origin("ASIA1", 100, Some("issuing")).is_none());
         assert!(t.origin("ASIA1", 200, Some("later")).is_some());
+        let mut t = SessionTracker::default();
+        t.learn(session("ASIA2", Some("ASIA2"), 100, 1000));
+        assert!(
+            t.origin("ASIA2", 100, None).is_none(),
+            "same call, no eventIDs"
+        );
+        assert!(t.origin("ASIA2", 101, None).is_some());
     }
 
     #[test]

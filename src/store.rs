@@ -102,9 +102,20 @@ impl MemoryStore {
     }
 
     /// The session of `key` live at `at`, if known here.
-    pub fn tracker_get(&self, key: &str, at: i64, except: Option<&str>) -> Option<Session> {
+    /// `first`: the key is the record's own (its session is left out, see `pick_for_record`).
+    pub fn tracker_get(
+        &self,
+        key: &str,
+        at: i64,
+        first: bool,
+        own_event: Option<&str>,
+    ) -> Option<Session> {
         let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        crate::session::pick(t.sessions(key), at, except).cloned()
+        match first {
+            true => crate::session::pick_for_record(t.sessions(key), at, own_event),
+            false => crate::session::pick(t.sessions(key), at),
+        }
+        .cloned()
     }
 
     /// The origin of a request made with `key` at `at`, from what this instance knows.
