@@ -4,58 +4,17 @@
 
 mod support;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use rootwatch::dynamo::{DynamoStore, PK, TTL_ATTRIBUTE};
 use rootwatch::lambda::{Config, Handler};
 use rootwatch::sns::FakePublisher;
 use serde_json::{json, Value};
-use support::{sdk_config, Moto};
+use support::{sdk_config, sessions_table as table, Moto};
 
 const NOW: i64 = 1_795_000_000;
 
 fn now() -> i64 {
     NOW
-}
-
-/// The table the templates create: partition key `pk` (S), on demand, TTL on `expires_at`.
-async fn table(cfg: &aws_config::SdkConfig, name: &str) -> aws_sdk_dynamodb::Client {
-    let db = aws_sdk_dynamodb::Client::new(cfg);
-    db.create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(PK)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(PK)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
-    db.update_time_to_live()
-        .table_name(name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(TTL_ATTRIBUTE)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("enable TTL");
-    db
 }
 
 fn instance(cfg: &aws_config::SdkConfig, table: &str) -> Handler<FakePublisher, DynamoStore> {

@@ -275,3 +275,74 @@ async fn the_binary_under_cargo_lambda_publishes_alerts() {
         "EMF metrics in the log:\n{log}"
     );
 }
+
+/// The EventBridge event of the record named `name` in a session sequence.
+fn sequence_event(case: &str, name: &str) -> String {
+    let dir = format!("events/sessions/{case}");
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(f.unwrap().path()).unwrap()).unwrap();
+        if let Some(r) = doc["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["eventName"] == name)
+        {
+            return serde_json::json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.sts", "account": r["recipientAccountId"], "time": r["eventTime"],
+                "region": "us-east-1", "resources": [], "detail": r})
+            .to_string();
+        }
+    }
+    panic!("no {name} in {dir}")
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server and cargo-lambda; run make test"]
+async fn binary_with_sessions_table_attributes_across_invocations() {
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    let (topic, queue) = topic_with_queue(&cfg, "sessions", true).await;
+    let db = support::sessions_table(&cfg, "rootwatch-sessions").await;
+    let mut env = emulator_env(&moto.endpoint);
+    env.push(("SNS_TOPIC_ARN", topic.clone()));
+    env.push(("SESSIONS_TABLE", "rootwatch-sessions".into()));
+    env.push(("WATCHED_ROLES", "arn:aws:iam::*:role/BreakGlass*".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let watch = LambdaWatch::start(&env);
+    for name in ["AssumeRoot", "DeleteBucketPolicy"] {
+        let (status, body) = watch.invoke("rootwatch", &sequence_event("sso-assumeroot", name));
+        assert_eq!((status, body.trim()), (200, "{}"), "{}", watch.log());
+    }
+    let got = drain(&cfg, &queue, 2, WAIT).await;
+    assert_eq!(got.len(), 2, "{}", watch.log());
+    let docs: Vec<Value> = got
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    let member = docs
+        .iter()
+        .find(|d| d["event_name"] == "DeleteBucketPolicy")
+        .expect("the member-account alert");
+    assert_eq!(member["principal"]["class"], "root_session");
+    assert_eq!(
+        member["origin"]["arn"],
+        "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane.doe@example.com"
+    );
+    // The session went through the table, not only the instance's memory.
+    let item = db
+        .get_item()
+        .table_name("rootwatch-sessions")
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("session#ASIAROOTSEQ1EXAMPLE1".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(item.item().is_some(), "{}", watch.log());
+    assert!(
+        watch.log().contains("rootwatch-sessions"),
+        "the init log names the table"
+    );
+}

@@ -487,3 +487,41 @@ impl Drop for LambdaWatch {
         let _ = self.child.wait();
     }
 }
+
+/// The table the templates create: partition key `pk` (S), on demand, TTL on `expires_at`.
+pub async fn sessions_table(cfg: &aws_config::SdkConfig, name: &str) -> aws_sdk_dynamodb::Client {
+    let db = aws_sdk_dynamodb::Client::new(cfg);
+    db.create_table()
+        .table_name(name)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name(rootwatch::dynamo::PK)
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name(rootwatch::dynamo::PK)
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table");
+    db.update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(rootwatch::dynamo::TTL_ATTRIBUTE)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("enable TTL");
+    db
+}
