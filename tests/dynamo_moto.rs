@@ -28,26 +28,11 @@ fn instance(cfg: &aws_config::SdkConfig, table: &str) -> Handler<FakePublisher, 
 }
 
 fn records(case: &str) -> Vec<Value> {
-    let mut files: Vec<_> = std::fs::read_dir(format!("events/sessions/{case}"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| {
-            let doc: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
-            doc["Records"].as_array().unwrap().clone()
-        })
-        .collect()
+    support::sequence(case)
 }
 
 fn find(recs: &[Value], name: &str) -> String {
-    let r = recs.iter().find(|r| r["eventName"] == name).unwrap();
-    json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.sts",
-           "account": r["recipientAccountId"], "time": r["eventTime"], "region": "us-east-1",
-           "resources": [], "detail": r})
-    .to_string()
+    support::eventbridge(recs.iter().find(|r| r["eventName"] == name).unwrap())
 }
 
 #[tokio::test]

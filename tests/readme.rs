@@ -135,10 +135,8 @@ fn sessions_sample_is_what_the_command_prints() {
     let out = assert_cmd::Command::cargo_bin("rootwatch")
         .unwrap()
         .args(["sessions", "events/sessions/user-role-chain"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(sample, String::from_utf8(out).unwrap());
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(sample, String::from_utf8(out.stdout).unwrap());
 }

@@ -2,6 +2,8 @@
 //! (proptest), the function attributes across invocations, the `sessions` command and the
 //! configurable rules from the command line.
 
+mod support;
+
 use proptest::prelude::*;
 use rootwatch::lambda::{Config, Handler};
 use rootwatch::model::RecordReport;
@@ -9,7 +11,8 @@ use rootwatch::replay::{self, InputError, Options, Output};
 use rootwatch::sns::FakePublisher;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use support::{eventbridge, stdout};
 
 const CASES: &[&str] = &[
     "user-role-chain",
@@ -18,20 +21,8 @@ const CASES: &[&str] = &[
     "expired-key-reused",
 ];
 
-/// Every record of a case, in file order.
 fn records(case: &str) -> Vec<Value> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new("events/sessions").join(case))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| {
-            let doc: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
-            doc["Records"].as_array().unwrap().clone()
-        })
-        .collect()
+    support::sequence(case)
 }
 
 #[derive(Default)]
@@ -112,13 +103,6 @@ fn handler() -> Handler<FakePublisher> {
     )
 }
 
-fn eventbridge(record: &Value) -> String {
-    json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
-           "account": record["recipientAccountId"], "time": record["eventTime"], "region": "us-east-1",
-           "resources": [], "detail": record})
-    .to_string()
-}
-
 fn find<'a>(recs: &'a [Value], name: &str) -> &'a Value {
     recs.iter().find(|r| r["eventName"] == name).unwrap()
 }
@@ -187,37 +171,16 @@ proptest! {
     }
 }
 
-fn rootwatch() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("rootwatch").unwrap()
-}
-
 #[test]
-fn sessions_command_in_three_formats() {
-    let out = rootwatch()
-        .args(["sessions", "events/sessions/user-role-chain"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    assert_eq!(
-        text,
-        std::fs::read_to_string("events/sessions/user-role-chain.sessions.expected").unwrap()
-    );
-    let out = rootwatch()
-        .args([
-            "sessions",
-            "--format",
-            "json",
-            "events/sessions/user-role-chain",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let trees: Value = serde_json::from_slice(&out).unwrap();
+fn sessions_command_as_json_and_dot() {
+    // The text tree is checked against the golden files and the README.
+    let out = stdout(&[
+        "sessions",
+        "--format",
+        "json",
+        "events/sessions/user-role-chain",
+    ]);
+    let trees: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(trees[0]["arn"], "arn:aws:iam::111122223333:user/alice");
     assert_eq!(trees[0]["total_requests"], 5);
     let hop1 = &trees[0]["sessions"][0];
@@ -225,38 +188,25 @@ fn sessions_command_in_three_formats() {
     assert_eq!(hop1["requests"], 3);
     assert_eq!(hop1["sessions"][0]["requests"], 2);
     assert_eq!(hop1["sessions"][0]["source_identity"], "alice@example.com");
-    let out = rootwatch()
-        .args(["sessions", "--format", "dot", "events/sessions/"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let dot = String::from_utf8(out).unwrap();
+    let dot = stdout(&["sessions", "--format", "dot", "events/sessions/"]);
     assert!(dot.starts_with("digraph sessions {"), "{dot}");
     assert_eq!(dot.matches(" -> ").count(), 6, "{dot}");
 }
 
 #[test]
 fn session_rules_from_the_command_line() {
-    let out = rootwatch()
-        .args([
-            "replay",
-            "--format",
-            "jsonl",
-            "--watch-role",
-            "arn:aws:iam::*:role/Auditor",
-            "--trusted-account",
-            "999988887777",
-            "events/sessions/user-role-chain",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout(&[
+        "replay",
+        "--format",
+        "jsonl",
+        "--watch-role",
+        "arn:aws:iam::*:role/Auditor",
+        "--trusted-account",
+        "999988887777",
+        "events/sessions/user-role-chain",
+    ]);
     let mut rules = Vec::new();
-    for line in String::from_utf8(out).unwrap().lines() {
+    for line in out.lines() {
         let r: Value = serde_json::from_str(line).unwrap();
         for f in r["findings"].as_array().unwrap() {
             rules.push((
@@ -278,7 +228,8 @@ fn session_rules_from_the_command_line() {
         "{}",
         rules[2].1
     );
-    rootwatch()
+    assert_cmd::Command::cargo_bin("rootwatch")
+        .unwrap()
         .args(["replay", "--watch-role", "BreakGlass", "events/sessions"])
         .assert()
         .code(1)

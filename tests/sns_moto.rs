@@ -276,27 +276,6 @@ async fn the_binary_under_cargo_lambda_publishes_alerts() {
     );
 }
 
-/// The EventBridge event of the record named `name` in a session sequence.
-fn sequence_event(case: &str, name: &str) -> String {
-    let dir = format!("events/sessions/{case}");
-    for f in std::fs::read_dir(&dir).unwrap() {
-        let doc: Value =
-            serde_json::from_str(&std::fs::read_to_string(f.unwrap().path()).unwrap()).unwrap();
-        if let Some(r) = doc["Records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["eventName"] == name)
-        {
-            return serde_json::json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail",
-                "source": "aws.sts", "account": r["recipientAccountId"], "time": r["eventTime"],
-                "region": "us-east-1", "resources": [], "detail": r})
-            .to_string();
-        }
-    }
-    panic!("no {name} in {dir}")
-}
-
 #[tokio::test]
 #[ignore = "needs moto_server and cargo-lambda; run make test"]
 async fn binary_with_sessions_table_attributes_across_invocations() {
@@ -311,7 +290,10 @@ async fn binary_with_sessions_table_attributes_across_invocations() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let watch = LambdaWatch::start(&env);
     for name in ["AssumeRoot", "DeleteBucketPolicy"] {
-        let (status, body) = watch.invoke("rootwatch", &sequence_event("sso-assumeroot", name));
+        let (status, body) = watch.invoke(
+            "rootwatch",
+            &support::sequence_event("sso-assumeroot", name),
+        );
         assert_eq!((status, body.trim()), (200, "{}"), "{}", watch.log());
     }
     let got = drain(&cfg, &queue, 2, WAIT).await;

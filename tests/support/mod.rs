@@ -525,3 +525,51 @@ pub async fn sessions_table(cfg: &aws_config::SdkConfig, name: &str) -> aws_sdk_
         .expect("enable TTL");
     db
 }
+
+/// Every record of a session sequence under `events/sessions/CASE/`, in file order.
+pub fn sequence(case: &str) -> Vec<serde_json::Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(format!("events/sessions/{case}"))
+        .expect("sequence folder")
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            let doc: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            doc["Records"].as_array().unwrap().clone()
+        })
+        .collect()
+}
+
+/// The EventBridge event ("AWS API Call via CloudTrail") that carries `record`.
+pub fn eventbridge(record: &serde_json::Value) -> String {
+    serde_json::json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.sts", "account": record["recipientAccountId"], "time": record["eventTime"],
+        "region": "us-east-1", "resources": [], "detail": record})
+    .to_string()
+}
+
+/// The EventBridge event of the record named `name` in a sequence.
+pub fn sequence_event(case: &str, name: &str) -> String {
+    let recs = sequence(case);
+    let r = recs
+        .iter()
+        .find(|r| r["eventName"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {case}"));
+    eventbridge(r)
+}
+
+/// Standard output of a successful `rootwatch ARGS...`.
+pub fn stdout(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("rootwatch")
+        .unwrap()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
