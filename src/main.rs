@@ -52,6 +52,9 @@ enum Command {
         alert_format: rootwatch::alert::AlertFormat,
         #[command(flatten)]
         sessions: SessionArgs,
+        /// Files read at once (default: every core). Output order does not depend on it.
+        #[arg(long, default_value_t = default_threads())]
+        threads: usize,
         /// Files or folders to read; `-` for standard input.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -65,6 +68,9 @@ enum Command {
         /// Sessions kept in memory at most (about 820 bytes each).
         #[arg(long, default_value_t = rootwatch::session::MEMORY_CAPACITY)]
         session_capacity: usize,
+        /// Files read at once (default: every core).
+        #[arg(long, default_value_t = default_threads())]
+        threads: usize,
         /// Files or folders to read; `-` for standard input.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -112,6 +118,10 @@ enum Color {
     Auto,
     Always,
     Never,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -318,10 +328,12 @@ fn run() -> Result<ExitCode> {
         Command::Sessions {
             format,
             session_capacity,
+            threads,
             paths,
         } => {
             let opts = replay::Options {
                 session_capacity,
+                threads,
                 ..replay::Options::default()
             };
             let out = BufWriter::new(io::stdout().lock());
@@ -359,6 +371,7 @@ fn run() -> Result<ExitCode> {
             alert_min_severity,
             alert_format,
             sessions,
+            threads,
         } => {
             let rules = rootwatch::rules::RuleConfig::from_lists(
                 &sessions.watch_role,
@@ -369,6 +382,7 @@ fn run() -> Result<ExitCode> {
                 min: min_severity,
                 rules,
                 session_capacity: sessions.session_capacity,
+                threads,
             };
             let backfill = match sns_topic_arn {
                 None => None,

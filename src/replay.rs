@@ -87,6 +87,8 @@ pub struct Options {
     pub rules: RuleConfig,
     /// Capacity of the in-memory session tracker.
     pub session_capacity: usize,
+    /// Files read at once (1: one at a time, streaming).
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -95,6 +97,7 @@ impl Default for Options {
             min: Severity::Info,
             rules: RuleConfig::default(),
             session_capacity: crate::session::MEMORY_CAPACITY,
+            threads: 1,
         }
     }
 }
@@ -203,16 +206,26 @@ pub fn replay(paths: &[PathBuf], opts: &Options, out: &mut dyn Output) -> io::Re
         }
     }
     let total = sources.len();
+    let threads = opts.threads.clamp(1, total.max(1));
     // Pass 1: sessions. Unreadable inputs are reported by pass 2.
-    let mut tracker = SessionTracker::new(opts.session_capacity);
-    for (n, source) in sources.iter().enumerate() {
-        let name = source.name();
-        out.input_started(&name, n, 2 * total);
-        learn_sessions(source, &name, &mut tracker);
-    }
+    let tracker = if threads == 1 {
+        let mut tracker = SessionTracker::new(opts.session_capacity);
+        for (n, source) in sources.iter().enumerate() {
+            let name = source.name();
+            out.input_started(&name, n, 2 * total);
+            learn_sessions(source, &name, &mut tracker);
+        }
+        tracker
+    } else {
+        parallel::learn(&sources, threads, opts.session_capacity, out)
+    };
     stats.sessions_tracked = tracker.len() as u64;
     stats.sessions_evicted = tracker.evicted;
     // Pass 2: every record.
+    if threads > 1 {
+        parallel::analyse(&sources, threads, opts, &tracker, &mut stats, out)?;
+        return Ok(stats);
+    }
     let mut pass = Pass {
         opts,
         tracker: &tracker,
@@ -224,6 +237,183 @@ pub fn replay(paths: &[PathBuf], opts: &Options, out: &mut dyn Output) -> io::Re
         read_source(source, &name, &mut pass, out)?;
     }
     Ok(stats)
+}
+
+/// Both passes over several files at once. Output stays in input order: each worker collects one
+/// file's reports, the calling thread hands them to the output file by file, and workers stay
+/// within a window of files ahead of it (memory: the reports of at most `4 × threads` files).
+mod parallel {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{mpsc, Condvar, Mutex};
+
+    /// Pass 1: one tracker per worker, merged (the kept set does not depend on the order).
+    pub fn learn(
+        sources: &[Source],
+        threads: usize,
+        capacity: usize,
+        out: &mut dyn Output,
+    ) -> SessionTracker {
+        let next = AtomicUsize::new(0);
+        let total = sources.len();
+        let (tx, rx) = mpsc::channel::<usize>();
+        let trackers: Vec<SessionTracker> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let tx = tx.clone();
+                    let next = &next;
+                    s.spawn(move || {
+                        let mut t = SessionTracker::new(capacity);
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(source) = sources.get(i) else { break };
+                            let _ = tx.send(i);
+                            learn_sessions(source, &source.name(), &mut t);
+                        }
+                        t
+                    })
+                })
+                .collect();
+            drop(tx);
+            for i in rx {
+                out.input_started(&sources[i].name(), i, 2 * total);
+            }
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("session worker"))
+                .collect()
+        });
+        let mut merged = SessionTracker::new(capacity);
+        for t in trackers {
+            merged.evicted += t.evicted;
+            for s in t.into_sessions() {
+                merged.learn(s);
+            }
+        }
+        merged
+    }
+
+    /// What one file gave, in order.
+    enum Event {
+        Record(Box<RecordReport>),
+        Error(InputError),
+    }
+
+    #[derive(Default)]
+    struct Collect(Vec<Event>);
+
+    impl Output for Collect {
+        fn record(&mut self, report: &RecordReport) -> io::Result<()> {
+            self.0.push(Event::Record(Box::new(report.clone())));
+            Ok(())
+        }
+        fn error(&mut self, err: &InputError) -> io::Result<()> {
+            self.0.push(Event::Error(err.clone()));
+            Ok(())
+        }
+    }
+
+    /// Pass 2.
+    pub fn analyse(
+        sources: &[Source],
+        threads: usize,
+        opts: &Options,
+        tracker: &SessionTracker,
+        stats: &mut Stats,
+        out: &mut dyn Output,
+    ) -> io::Result<()> {
+        let total = sources.len();
+        let window = 4 * threads;
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        // Index of the next file to hand to the output.
+        let emitted = (Mutex::new(0usize), Condvar::new());
+        let (tx, rx) = mpsc::channel::<(usize, Vec<Event>, Stats)>();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (next, stop, emitted) = (&next, &stop, &emitted);
+                s.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(source) = sources.get(i) else { break };
+                    {
+                        let (lock, cv) = emitted;
+                        let mut done = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        while i >= *done + window && !stop.load(Ordering::Relaxed) {
+                            done = cv.wait(done).unwrap_or_else(|p| p.into_inner());
+                        }
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let mut local = Stats::default();
+                    let mut collect = Collect::default();
+                    let mut pass = Pass {
+                        opts,
+                        tracker,
+                        stats: &mut local,
+                    };
+                    // A Collect output never fails.
+                    let _ = read_source(source, &source.name(), &mut pass, &mut collect);
+                    if tx.send((i, collect.0, local)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut ready: BTreeMap<usize, (Vec<Event>, Stats)> = BTreeMap::new();
+            let mut n = 0;
+            let result = (|| -> io::Result<()> {
+                for (i, events, local) in &rx {
+                    ready.insert(i, (events, local));
+                    while let Some((events, local)) = ready.remove(&n) {
+                        out.input_started(&sources[n].name(), total + n, 2 * total);
+                        for e in events {
+                            match e {
+                                Event::Record(r) => out.record(&r)?,
+                                Event::Error(e) => out.error(&e)?,
+                            }
+                        }
+                        stats.merge(&local);
+                        n += 1;
+                        let (lock, cv) = &emitted;
+                        *lock.lock().unwrap_or_else(|p| p.into_inner()) = n;
+                        cv.notify_all();
+                    }
+                }
+                Ok(())
+            })();
+            if result.is_err() {
+                stop.store(true, Ordering::Relaxed);
+                emitted.1.notify_all();
+                drop(rx);
+            }
+            result
+        })
+    }
+}
+
+impl Stats {
+    /// Adds the counts of one part of a replay (a file read by a worker).
+    pub fn merge(&mut self, o: &Stats) {
+        self.files_read += o.files_read;
+        self.files_skipped += o.files_skipped;
+        self.digest_files_skipped += o.digest_files_skipped;
+        self.records += o.records;
+        self.not_cloudtrail_events += o.not_cloudtrail_events;
+        self.errors += o.errors;
+        self.records_with_origin += o.records_with_origin;
+        for (k, v) in &o.by_class {
+            *self.by_class.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.findings_by_rule {
+            *self.findings_by_rule.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.findings_by_severity {
+            *self.findings_by_severity.entry(*k).or_default() += v;
+        }
+    }
 }
 
 /// The STS API names, for a cheap test on a record's raw text before parsing it.

@@ -347,6 +347,11 @@ impl SessionTracker {
         n
     }
 
+    /// Every session, for merging trackers.
+    pub fn into_sessions(self) -> impl Iterator<Item = Session> {
+        self.by_key.into_values().flatten()
+    }
+
     /// Every session recorded for `key`.
     pub fn sessions(&self, key: &str) -> &[Session] {
         self.by_key.get(key).map(Vec::as_slice).unwrap_or(&[])

@@ -177,6 +177,42 @@ fn bad_files_among_good_ones_are_named_and_the_rest_processed() {
     err("f-lines.jsonl: record 2: line 3: expected a CloudTrail record, log file or EventBridge event, found a number");
     err("g-not-a-record.json: record 0: not a CloudTrail record");
     err("7 input(s) could not be read");
+    // Any number of threads: the same lines and the same errors in the same order.
+    let run = |threads: &str| {
+        let out = rootwatch()
+            .args(["replay", "--format", "jsonl", "--threads", threads])
+            .arg(p)
+            .output()
+            .unwrap();
+        (out.stdout, out.stderr, out.status.code())
+    };
+    let one = run("1");
+    assert_eq!(String::from_utf8_lossy(&one.1), stderr);
+    for threads in ["2", "5"] {
+        assert_eq!(run(threads), one, "--threads {threads}");
+    }
+}
+
+#[test]
+fn output_does_not_depend_on_threads() {
+    let run = |threads: &str| {
+        rootwatch()
+            .args([
+                "replay",
+                "--format",
+                "jsonl",
+                "--threads",
+                threads,
+                "events/",
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let one = run("1");
+    assert!(one.len() > 10_000);
+    assert_eq!(run("3"), one);
+    assert_eq!(run("8"), one);
 }
 
 #[test]
