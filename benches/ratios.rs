@@ -1,0 +1,402 @@
+//! `cargo bench --bench ratios -- [core|replay|memory|startup|python|all] [CORPUS]`
+//!
+//! Every figure is a ratio against a baseline measured in the same run, on the same bytes: this
+//! machine is shared and noisy, absolute times are not stable. Each side is run several times,
+//! alternating, and the median is kept. CORPUS is a folder of CloudTrail files (we use
+//! `../shared/datasets`); without it, a synthetic corpus is generated from `events/` so that the
+//! benchmark runs for anyone.
+
+use flate2::read::MultiGzDecoder;
+use rootwatch::analyze::{analyze, session_lookup};
+use rootwatch::input::{self, Item};
+use rootwatch::model::InputRef;
+use rootwatch::record::Record;
+use rootwatch::replay::{self, learn_sessions, Source};
+use rootwatch::rules::RuleConfig;
+use rootwatch::session::SessionTracker;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 5;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Runs `a` and `b` alternately `ROUNDS` times; returns their median times.
+fn alternate(mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        a();
+        ta.push(t.elapsed());
+        let t = Instant::now();
+        b();
+        tb.push(t.elapsed());
+    }
+    (median(ta), median(tb))
+}
+
+/// Every readable CloudTrail file under `dir`, in name order.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy();
+        if e.file_type().is_file()
+            && replay::is_readable_name(&name)
+            && !name.ends_with(".expected")
+        {
+            out.push(e.into_path());
+        }
+    }
+    out
+}
+
+fn read_plain(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap();
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        if MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .is_err()
+        {
+            return Vec::new();
+        }
+        out
+    } else {
+        raw
+    }
+}
+
+/// The JSON text of every record of the corpus.
+fn records(corpus: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files(corpus) {
+        let bytes = read_plain(&f);
+        let _ = input::decode_stream(bytes.as_slice(), &mut |item: Item<'_>| {
+            if let Item::Record { json, .. } = item {
+                out.push(json.to_owned());
+            }
+            Ok(())
+        });
+    }
+    out
+}
+
+/// A corpus folder made from `events/`: every record, `copies` times, with fresh eventIDs and
+/// access keys, as gzipped CloudTrail log files of 500 records.
+fn synthetic(copies: usize) -> tempfile::TempDir {
+    let base = records(Path::new("events"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut batch = Vec::new();
+    let mut n = 0;
+    let flush = |batch: &mut Vec<String>, n: &mut usize| {
+        if batch.is_empty() {
+            return;
+        }
+        let body = format!("{{\"Records\":[{}]}}", batch.join(","));
+        let path = dir
+            .path()
+            .join(format!("111122223333_CloudTrail_us-east-1_{n:06}.json.gz"));
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(path).unwrap(),
+            flate2::Compression::default(),
+        );
+        gz.write_all(body.as_bytes()).unwrap();
+        gz.finish().unwrap();
+        batch.clear();
+        *n += 1;
+    };
+    for c in 0..copies {
+        for r in &base {
+            batch.push(
+                r.replace("\"eventID\":\"", &format!("\"eventID\":\"{c:05}-"))
+                    .replace("\"eventID\": \"", &format!("\"eventID\": \"{c:05}-")),
+            );
+            if batch.len() == 500 {
+                flush(&mut batch, &mut n);
+            }
+        }
+    }
+    flush(&mut batch, &mut n);
+    dir
+}
+
+/// 1. Core: parse + classify + evaluate + session tracking per record, against IgnoredAny.
+fn core(corpus: &Path) {
+    let recs = records(corpus);
+    let bytes: usize = recs.iter().map(String::len).sum();
+    let rules = RuleConfig::default();
+    let ignored = || {
+        for r in &recs {
+            let _: serde::de::IgnoredAny = serde_json::from_str(r).unwrap();
+        }
+    };
+    let ours = || {
+        // Pass 1 as replay does it, then every record with its session lookup.
+        let mut tracker = SessionTracker::default();
+        let joined = format!("[{}]", recs.join(","));
+        learn_sessions(
+            &Source::Memory("bench".into(), joined.into_bytes()),
+            "bench",
+            &mut tracker,
+        );
+        let mut findings = 0usize;
+        for (i, r) in recs.iter().enumerate() {
+            let rec = Record::from_json(r).unwrap();
+            let origin = session_lookup(&rec).and_then(|(k, at)| tracker.origin(&k, at, None));
+            let input = InputRef {
+                file: String::new(),
+                index: i as u64,
+            };
+            findings += analyze(&rec, input, origin, &rules).findings.len();
+        }
+        std::hint::black_box(findings);
+    };
+    let (base, mine) = alternate(ignored, ours);
+    let rps = |d: Duration| recs.len() as f64 / d.as_secs_f64();
+    println!(
+        "core      {} records, {:.1} MB: IgnoredAny {:.0} rec/s, rootwatch {:.0} rec/s -> ratio {:.2} (target >= 0.50)",
+        recs.len(),
+        bytes as f64 / 1e6,
+        rps(base),
+        rps(mine),
+        base.as_secs_f64() / mine.as_secs_f64()
+    );
+}
+
+/// Decompress + IgnoredAny over the same files, in this process, one thread.
+fn decompress_and_validate(paths: &[PathBuf]) {
+    for p in paths {
+        let bytes = read_plain(p);
+        let _: Result<serde::de::IgnoredAny, _> = serde_json::from_slice(&bytes);
+    }
+}
+
+fn cli_replay(corpus: &Path, threads: usize) {
+    let st = Command::new(env!("CARGO_BIN_EXE_rootwatch"))
+        .args(["replay", "--format", "jsonl", "--no-progress", "--threads"])
+        .arg(threads.to_string())
+        .arg(corpus)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.code().is_some_and(|c| c <= 1), "replay failed: {st}");
+}
+
+/// 2. Replay end to end through the CLI (jsonl to /dev/null), 1..N threads.
+fn replay_bench(corpus: &Path) {
+    let paths = files(corpus);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut one = None;
+    for threads in 1..=cores.max(2) {
+        let (base, mine) = alternate(
+            || decompress_and_validate(&paths),
+            || cli_replay(corpus, threads),
+        );
+        let ratio = base.as_secs_f64() / mine.as_secs_f64();
+        let speedup = one.map(|o: f64| ratio / o).unwrap_or(1.0);
+        one.get_or_insert(ratio);
+        println!(
+            "replay    {} files, {threads} thread(s): decompress+IgnoredAny {:.2} s, rootwatch replay {:.2} s -> ratio {ratio:.2} (target >= 0.60), x{speedup:.2} vs 1 thread",
+            paths.len(),
+            base.as_secs_f64(),
+            mine.as_secs_f64(),
+        );
+    }
+}
+
+/// Peak RSS (kB) of a child, from `wait4`'s rusage.
+// `wait4` reaps the child; clippy cannot see that.
+#[allow(clippy::zombie_processes)]
+fn peak_rss_kb(mut cmd: Command) -> i64 {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: plain libc call with valid pointers to locals.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    usage.ru_maxrss
+}
+
+/// A folder of `target_bytes` (uncompressed) made by repeating the corpus's gzip files.
+fn repeated(corpus: &Path, target_bytes: u64) -> (tempfile::TempDir, u64) {
+    let src = files(corpus);
+    let sizes: Vec<u64> = src.iter().map(|p| read_plain(p).len() as u64).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut total = 0;
+    let mut round = 0;
+    while total < target_bytes {
+        for (p, size) in src.iter().zip(&sizes) {
+            let name = format!("r{round:04}_{}", p.file_name().unwrap().to_string_lossy());
+            std::fs::copy(p, dir.path().join(name)).unwrap();
+            total += size;
+            if total >= target_bytes {
+                break;
+            }
+        }
+        round += 1;
+    }
+    (dir, total)
+}
+
+/// 3. Memory: peak RSS replaying 100 MB and 1 GB (uncompressed) folders.
+fn memory(corpus: &Path) {
+    for (label, bytes) in [("100 MB", 100_000_000u64), ("1 GB", 1_000_000_000)] {
+        let (dir, total) = repeated(corpus, bytes);
+        for threads in [
+            1,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ] {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_rootwatch"));
+            cmd.args(["replay", "--format", "jsonl", "--no-progress", "--threads"])
+                .arg(threads.to_string())
+                .arg(dir.path());
+            let kb = peak_rss_kb(cmd);
+            println!(
+                "memory    {label} folder ({:.0} MB uncompressed), {threads} thread(s): peak RSS {:.1} MB (target <= 64 MB, flat)",
+                total as f64 / 1e6,
+                kb as f64 / 1024.0
+            );
+        }
+    }
+}
+
+/// Time from spawn to the first `GET /2018-06-01/runtime/invocation/next` on a stub Runtime API.
+fn time_to_next(bin: &Path) -> Duration {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 256];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"next") {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "runtime closed the connection");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let t = start.elapsed();
+    assert!(
+        String::from_utf8_lossy(&got).starts_with("GET /2018-06-01/runtime/invocation/next"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    t
+}
+
+/// 4. Lambda start-up against a hello-world `lambda_runtime` binary of the same profile.
+fn startup() {
+    let st = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--example",
+            "hello_lambda",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let hello = Path::new(&target).join("release/examples/hello_lambda");
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_rootwatch"));
+    let (mut th, mut to) = (Vec::new(), Vec::new());
+    for _ in 0..4 * ROUNDS {
+        th.push(time_to_next(&hello));
+        to.push(time_to_next(&ours));
+    }
+    let (h, o) = (median(th), median(to));
+    println!(
+        "startup   to the first /next: hello-world {:.1} ms, rootwatch {:.1} ms -> {:.2}x (target <= 2x); binary {:.1} MB",
+        h.as_secs_f64() * 1e3,
+        o.as_secs_f64() * 1e3,
+        o.as_secs_f64() / h.as_secs_f64(),
+        std::fs::metadata(&ours).unwrap().len() as f64 / 1e6
+    );
+}
+
+/// 5. The same root checks in Python (benches/baseline.py), one process, one core.
+fn python(corpus: &Path) {
+    let py = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let run_py = || {
+        let st = Command::new(&py)
+            .arg("benches/baseline.py")
+            .arg(corpus)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "baseline.py failed");
+    };
+    let (base, mine) = alternate(run_py, || cli_replay(corpus, 1));
+    println!(
+        "python    json + root checks {:.2} s, rootwatch replay (1 thread, full analysis) {:.2} s -> rootwatch is {:.1}x faster",
+        base.as_secs_f64(),
+        mine.as_secs_f64(),
+        base.as_secs_f64() / mine.as_secs_f64()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let what = args.first().map(String::as_str).unwrap_or("all");
+    let given = args.get(1).map(PathBuf::from);
+    let synth;
+    let corpus: &Path = match &given {
+        Some(p) => p,
+        None => {
+            synth = synthetic(200);
+            println!(
+                "corpus    synthetic: the records of events/ x200 (pass a folder to use real logs)"
+            );
+            synth.path()
+        }
+    };
+    println!(
+        "machine   {} cores; ratios are medians of {ROUNDS} alternating runs",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let all = what == "all";
+    if all || what == "core" {
+        core(corpus);
+    }
+    if all || what == "replay" {
+        replay_bench(corpus);
+    }
+    if all || what == "python" {
+        python(corpus);
+    }
+    if all || what == "startup" {
+        startup();
+    }
+    if all || what == "memory" {
+        memory(corpus);
+    }
+}
