@@ -458,3 +458,19 @@ def test_a_wrong_pattern_fails(moto):
 
     # And the right patterns have no mismatch at all, through the same helper.
     assert mismatches(Matcher(moto, good), CASES) == []
+
+
+def test_readme_test_event_reaches_the_function(matchers):
+    """infra/test-event.json (README "Send a test event") matches a rule of every main template.
+    Its source is not aws.* (PutEvents refuses those), so only the root-activity rule, which
+    does not constrain source, takes it."""
+    entries = json.loads((INFRA / "test-event.json").read_text())
+    assert len(entries) == 1 and entries[0]["EventBusName"] == "rootwatch"
+    assert not entries[0]["Source"].startswith("aws.")
+    detail = json.loads(entries[0]["Detail"])
+    assert detail["eventID"] == "TEST-EVENT-ID" and detail["userIdentity"]["type"] == "Root"
+    event = {"source": entries[0]["Source"], "detail-type": entries[0]["DetailType"], "detail": detail}
+    mains = [n for n in TEMPLATE_NAMES if n in ("sam:template", "cdk:Rootwatch")]
+    assert len(mains) == 2, mains
+    for name in mains:
+        assert len(matchers(name).matches(event)) == 1, name
