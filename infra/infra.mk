@@ -13,7 +13,7 @@ NPM ?= npm
 
 # No account, no network: a region for the tools, no telemetry, no notices, no metadata lookups.
 INFRA_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-	SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
+	SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true
 
 INFRA_TEMPLATES := $(INFRA_DIR)/template.yaml $(INFRA_DIR)/forwarder.yaml
 INFRA_CDK_TEMPLATES := $(INFRA_CDK_OUT)/Rootwatch.template.json $(INFRA_CDK_OUT)/RootwatchForwarder.template.json

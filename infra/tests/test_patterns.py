@@ -8,9 +8,10 @@ EventBridge envelopes, JSON Lines, gzip; `*.expected` skipped), walked at test t
 synthetic records defined below for cases events/ does not hold.
 
 The pattern engine is moto's EventBridge, run as a server on a free 127.0.0.1 port. moto 5.2.5
-answers TestEventPattern with an empty body (not implemented), so each pattern becomes a rule on
-a bus with its own SQS queue as target, every event is sent with PutEvents, and a message in the
-queue means "matched": the same engine moto uses for TestEventPattern's real counterpart.
+answers TestEventPattern with an empty body (its backend raises NotImplementedError), so each
+pattern becomes a rule on a bus with its own SQS queue as target, every event is sent with
+PutEvents, and a message in the queue means "matched" (moto's rule-matching engine). TestEventPattern
+is still asked for every event and pattern: once moto answers it, its answer must agree.
 
 Expected: an event reaches the function iff
   - its userIdentity.type is "Root" (any CloudTrail detail-type: the function decides what is an
@@ -326,8 +327,22 @@ class Matcher:
             self.events.put_targets(Rule=name, EventBusName=self.bus, Targets=[{"Id": "q", "Arn": arn}])
             self.queues.append((p, q))
 
+    def test_event_pattern(self, pattern: dict, event: dict) -> bool | None:
+        """EventBridge's TestEventPattern; None while moto answers it with an empty body."""
+        full = {
+            "id": "00000000-0000-0000-0000-000000000000",
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": REGION,
+            "resources": [],
+            **event,
+        }
+        r = self.events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(full))
+        return r.get("Result")
+
     def matches(self, event: dict) -> list[dict]:
-        """The patterns that matched, each checked to deliver the event once and unchanged."""
+        """The patterns that matched, each checked to deliver the event once and unchanged.
+        Where moto implements TestEventPattern, its answer must agree."""
         r = self.events.put_events(
             Entries=[
                 {
@@ -349,6 +364,10 @@ class Matcher:
                 body = json.loads(msgs[0]["Body"])
                 assert body["detail"] == event["detail"] and body["detail-type"] == event["detail-type"]
                 matched.append(p)
+        for p, _ in self.queues:
+            answer = self.test_event_pattern(p["pattern"], event)
+            if answer is not None:
+                assert answer == (p in matched), f"TestEventPattern says {answer} for {p['logical_id']}"
         return matched
 
 
