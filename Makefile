@@ -5,7 +5,7 @@ VENV := $(CURDIR)/.venv
 
 .PHONY: test lint unit build run venv
 
-test: lint unit
+test: lint unit infra
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -28,3 +28,5 @@ build:
 
 run:
 	$(CARGO) run --release --locked -- replay events/
+
+include infra/infra.mk

@@ -1,0 +1,47 @@
+import { App } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { RootActivityDetectorProps, Severity } from './root-activity-detector';
+import { ForwarderStack, RootwatchStack } from './stacks';
+
+function list(value: unknown): string[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (Array.isArray(value)) return value.map(String);
+  return String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function flag(value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  return value === true || value === 'true';
+}
+
+/** Reads the detector's settings from CDK context (cdk.json or -c key=value). */
+export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
+  const ctx = (key: string) => app.node.tryGetContext(key);
+  return {
+    alertEmail: ctx('alertEmail') || undefined,
+    minSeverity: (ctx('minSeverity') as Severity) ?? 'medium',
+    alertFormat: ctx('alertFormat') ?? 'standard',
+    sessionTracking: flag(ctx('sessionTracking'), true),
+    watchedRoles: list(ctx('watchedRoles')),
+    trustedAccounts: list(ctx('trustedAccounts')),
+    organizationId: ctx('organizationId') || undefined,
+    centralBusName: ctx('centralBusName') ?? 'rootwatch',
+    invocationMode: ctx('invocationMode') ?? 'queue',
+    reservedConcurrency: ctx('reservedConcurrency') !== undefined ? Number(ctx('reservedConcurrency')) : 5,
+    logRetention: ctx('logRetentionDays') !== undefined ? (Number(ctx('logRetentionDays')) as logs.RetentionDays) : logs.RetentionDays.ONE_YEAR,
+    tracing: flag(ctx('tracing'), false),
+  };
+}
+
+/** The two stacks: Rootwatch (main, us-east-1) and RootwatchForwarder (any other region/account). */
+export function buildApp(app: App): { main: RootwatchStack; forwarder: ForwarderStack } {
+  const main = new RootwatchStack(app, 'Rootwatch', {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: 'us-east-1' },
+    detector: detectorPropsFromContext(app),
+  });
+  const forwarder = new ForwarderStack(app, 'RootwatchForwarder');
+  return { main, forwarder };
+}

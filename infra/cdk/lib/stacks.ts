@@ -1,0 +1,149 @@
+import { Aspects, CfnCondition, CfnOutput, CfnParameter, CfnResource, DefaultStackSynthesizer, Duration, Fn, IAspect, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, IConstruct } from 'constructs';
+import { receiveReadOnlyManagementEvents, WATCH_PATTERNS } from './patterns';
+import { RootActivityDetector, RootActivityDetectorProps } from './root-activity-detector';
+
+export interface RootwatchStackProps extends StackProps {
+  readonly detector?: RootActivityDetectorProps;
+}
+
+/** The main stack (us-east-1): one RootActivityDetector. */
+export class RootwatchStack extends Stack {
+  public readonly detector: RootActivityDetector;
+
+  constructor(scope: Construct, id: string, props: RootwatchStackProps = {}) {
+    super(scope, id, { description: 'rootwatch main stack (us-east-1): root activity and session-start alerts', ...props });
+    this.detector = new RootActivityDetector(this, 'Detector', props.detector);
+    new CfnOutput(this, 'AlertTopicArn', { value: this.detector.topic.topicArn });
+    new CfnOutput(this, 'CentralBusArn', { value: this.detector.centralBus.eventBusArn });
+    new CfnOutput(this, 'CentralBusName', { value: this.detector.centralBus.eventBusName });
+    new CfnOutput(this, 'FunctionName', { value: this.detector.function.functionName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.detector.deadLetterQueue.queueUrl });
+  }
+}
+
+/** Gives every resource of a scope a CloudFormation condition. */
+class ConditionAll implements IAspect {
+  constructor(
+    private readonly condition: CfnCondition,
+    private readonly except: CfnResource[],
+  ) {}
+  visit(node: IConstruct): void {
+    if (node instanceof CfnResource && !this.except.includes(node)) node.cfnOptions.condition = this.condition;
+  }
+}
+
+/** Rule target that forwards to another event bus with a role, a dead-letter queue and retries. */
+class BusTarget implements events.IRuleTarget {
+  constructor(
+    private readonly arn: string,
+    private readonly role: iam.IRole,
+    private readonly deadLetterQueue: sqs.IQueue,
+  ) {}
+  bind(): events.RuleTargetConfig {
+    return {
+      arn: this.arn,
+      role: this.role,
+      deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+      retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
+    };
+  }
+}
+
+/**
+ * The forwarder: the same rules on this region's default bus, sending to the central bus.
+ * Environment-agnostic, parameterised and without the bootstrap-version rule, so its synthesised
+ * template can be rolled out as a service-managed StackSet (README "Deploy").
+ */
+export class ForwarderStack extends Stack {
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, {
+      description: 'rootwatch forwarder: sends root activity and session starts to the central bus',
+      synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
+      ...props,
+    });
+    const centralAccount = new CfnParameter(this, 'CentralAccountId', {
+      type: 'String',
+      allowedPattern: '^[0-9]{12}$',
+      description: 'Account that runs the rootwatch main stack.',
+    });
+    const centralRegion = new CfnParameter(this, 'CentralRegion', {
+      type: 'String',
+      default: 'us-east-1',
+      allowedPattern: '^[a-z]{2}(-gov)?-[a-z]+-[0-9]$',
+      description: 'Region of the main stack.',
+    });
+    const centralBusName = new CfnParameter(this, 'CentralBusName', {
+      type: 'String',
+      default: 'rootwatch',
+      allowedPattern: '^[A-Za-z0-9._-]{1,256}$',
+      description: 'Name of the central event bus.',
+    });
+    // The main stack's own rules cover its account and region; forwarding there would duplicate.
+    const forward = new CfnCondition(this, 'Forward', {
+      expression: Fn.conditionNot(
+        Fn.conditionAnd(
+          Fn.conditionEquals(centralAccount.valueAsString, this.account),
+          Fn.conditionEquals(centralRegion.valueAsString, this.region),
+        ),
+      ),
+    });
+    // A stack must hold at least one resource; this one costs nothing and does nothing.
+    const placeholder = new CfnResource(this, 'Placeholder', { type: 'AWS::CloudFormation::WaitConditionHandle' });
+
+    const busArn = `arn:${this.partition}:events:${centralRegion.valueAsString}:${centralAccount.valueAsString}:event-bus/${centralBusName.valueAsString}`;
+    const role = new iam.Role(this, 'ForwarderRole', {
+      description: 'rootwatch forwarder - lets this region\'s rules put events on the central bus',
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      inlinePolicies: {
+        'put-events-on-the-central-bus': new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [busArn] })],
+        }),
+      },
+    });
+    const dlq = new sqs.Queue(this, 'ForwarderDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    (dlq.node.defaultChild as sqs.CfnQueue).addMetadata('checkov', {
+      skip: [
+        {
+          id: 'CKV_AWS_27',
+          comment:
+            'Encrypted with SQS-managed keys (SqsManagedSseEnabled). EventBridge cannot write to a queue under the AWS-managed alias/aws/sqs key, and a customer-managed key in every region of every account costs 1 USD a month each for a queue that is normally empty.',
+        },
+      ],
+    });
+    Validations.of(dlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the forwarding rules.',
+    });
+    const rules = WATCH_PATTERNS.map((watch) => {
+      const rule = new events.Rule(this, `${watch.id}Rule`, {
+        description: `rootwatch - forward ${watch.description} to the central bus`,
+        eventPattern: watch.pattern,
+        targets: [new BusTarget(busArn, role, dlq)],
+      });
+      receiveReadOnlyManagementEvents(rule);
+      return rule;
+    });
+    dlq.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ForwardingRulesDeadLetter',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [dlq.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': rules.map((r) => r.ruleArn) } },
+      }),
+    );
+    const out = new CfnOutput(this, 'ForwarderDeadLetterQueueUrl', { value: dlq.queueUrl });
+    out.condition = forward;
+    Aspects.of(this).add(new ConditionAll(forward, [placeholder]));
+  }
+}
