@@ -11,7 +11,7 @@ use rootwatch::analyze::{analyze, session_lookup};
 use rootwatch::input::{self, Item};
 use rootwatch::model::InputRef;
 use rootwatch::record::Record;
-use rootwatch::replay::{self, learn_sessions, Source};
+use rootwatch::replay::{self, learn_record};
 use rootwatch::rules::RuleConfig;
 use rootwatch::session::SessionTracker;
 use std::io::{Read, Write};
@@ -139,12 +139,9 @@ fn core(corpus: &Path) {
     let ours = || {
         // Pass 1 as replay does it, then every record with its session lookup.
         let mut tracker = SessionTracker::default();
-        let joined = format!("[{}]", recs.join(","));
-        learn_sessions(
-            &Source::Memory("bench".into(), joined.into_bytes()),
-            "bench",
-            &mut tracker,
-        );
+        for (i, r) in recs.iter().enumerate() {
+            learn_record(r, "bench", i as u64, &mut tracker);
+        }
         let mut findings = 0usize;
         for (i, r) in recs.iter().enumerate() {
             let rec = Record::from_json(r).unwrap();

@@ -422,25 +422,8 @@ const SESSION_API_MARKERS: &[&str] = &["AssumeRo", "GetFederationToken", "GetSes
 /// Pass 1 over one input: learns the sessions its records issue.
 pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker) {
     let mut sink = |item: Item<'_>| -> Result<(), Stop> {
-        let Item::Record { index, json, .. } = item else {
-            return Ok(());
-        };
-        if !SESSION_API_MARKERS.iter().any(|m| json.contains(m)) {
-            return Ok(());
-        }
-        let Ok(rec) = Record::from_json(json) else {
-            return Ok(());
-        };
-        if !crate::assume::SESSION_APIS.contains(&rec.event_name()) {
-            return Ok(());
-        }
-        let input = InputRef {
-            file: name.to_owned(),
-            index,
-        };
-        let report = analyze(&rec, input, None, &RuleConfig::NONE);
-        if let Some(s) = Session::from_report(&report) {
-            let _: Learned = tracker.learn(s);
+        if let Item::Record { index, json, .. } = item {
+            learn_record(json, name, index, tracker);
         }
         Ok(())
     };
@@ -462,6 +445,28 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
             Err(e) => Err(DecodeError::Io(e)),
         },
     };
+}
+
+/// Pass 1 on one record's JSON text: learns the session it issued, if any. Only records whose
+/// text names an STS session API are parsed.
+pub fn learn_record(json: &str, name: &str, index: u64, tracker: &mut SessionTracker) {
+    if !SESSION_API_MARKERS.iter().any(|m| json.contains(m)) {
+        return;
+    }
+    let Ok(rec) = Record::from_json(json) else {
+        return;
+    };
+    if !crate::assume::SESSION_APIS.contains(&rec.event_name()) {
+        return;
+    }
+    let input = InputRef {
+        file: name.to_owned(),
+        index,
+    };
+    let report = analyze(&rec, input, None, &RuleConfig::NONE);
+    if let Some(s) = Session::from_report(&report) {
+        let _: Learned = tracker.learn(s);
+    }
 }
 
 /// Pass 2 state.
