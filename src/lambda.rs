@@ -13,7 +13,7 @@ use crate::model::{InputRef, Origin, PrincipalClass, Rule, Severity};
 use crate::record::Record;
 use crate::rules::RuleConfig;
 use crate::sanitize::clean;
-use crate::session::{pick, pick_for_record, Session, MAX_CHAIN};
+use crate::session::{Session, MAX_CHAIN};
 use crate::sns::{PublishError, Publisher};
 use crate::store::{Claim, MemoryStore, SessionStore, StoreError};
 use serde::Serialize;
@@ -393,40 +393,22 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
         let (key, at) = session_lookup(rec)?;
         let own = crate::sanitize::field(rec.event_id.as_deref());
         if let Some(shared) = &self.shared {
-            let mut next = Some((key.to_string(), at));
-            let mut hops = 0;
-            while let Some((k, t)) = next.take() {
-                hops += 1;
-                if hops > MAX_CHAIN {
+            // Ask the table for each link this instance does not know, once, then walk again.
+            let mut asked: Vec<String> = Vec::new();
+            while let Some((k, _)) = self.local.missing_link(&key, at, own.as_deref()) {
+                if asked.contains(&k) || asked.len() >= MAX_CHAIN {
                     break;
                 }
-                let first = hops == 1;
-                let known = self.local.tracker_get(&k, t, first, own.as_deref());
-                let found = match known {
-                    Some(s) => s,
-                    None => match shared.sessions(&k).await {
-                        Ok(all) => {
-                            let live = if first {
-                                pick_for_record(&all, t, own.as_deref())
-                            } else {
-                                pick(&all, t)
-                            }
-                            .cloned();
-                            for s in all {
-                                self.local.learn(s);
-                            }
-                            match live {
-                                Some(s) => s,
-                                None => break,
-                            }
-                        }
-                        Err(e) => {
-                            self.store_failed(&e, counts);
-                            break;
-                        }
-                    },
-                };
-                next = found.previous().map(|(k, t)| (k.to_owned(), t));
+                match shared.sessions(&k).await {
+                    Ok(all) => all.into_iter().for_each(|s| {
+                        self.local.learn(s);
+                    }),
+                    Err(e) => {
+                        self.store_failed(&e, counts);
+                        break;
+                    }
+                }
+                asked.push(k);
             }
         }
         self.local.origin(&key, at, own.as_deref())

@@ -47,6 +47,10 @@ impl fmt::Display for InputError {
 /// Where reports, errors and progress go.
 pub trait Output {
     fn record(&mut self, report: &RecordReport) -> io::Result<()>;
+    /// [`Output::record`] with ownership, for outputs that keep the report (no copy).
+    fn take(&mut self, report: RecordReport) -> io::Result<()> {
+        self.record(&report)
+    }
     fn error(&mut self, err: &InputError) -> io::Result<()>;
     /// Called before each input is read (`n` of `total`, 0-based).
     fn input_started(&mut self, _name: &str, _n: usize, _total: usize) {}
@@ -305,7 +309,10 @@ mod parallel {
 
     impl Output for Collect {
         fn record(&mut self, report: &RecordReport) -> io::Result<()> {
-            self.0.push(Event::Record(Box::new(report.clone())));
+            self.take(report.clone())
+        }
+        fn take(&mut self, report: RecordReport) -> io::Result<()> {
+            self.0.push(Event::Record(Box::new(report)));
             Ok(())
         }
         fn error(&mut self, err: &InputError) -> io::Result<()> {
@@ -547,9 +554,11 @@ pub fn decode<R: io::Read>(
                     .map_err(Stop)
                 }
                 Ok(rec) => {
-                    let own = field(rec.event_id.as_deref());
-                    let origin = session_lookup(&rec)
-                        .and_then(|(k, at)| tracker.origin(&k, at, own.as_deref()));
+                    // The eventID is cleaned (allocated) only for records with a temporary key.
+                    let origin = session_lookup(&rec).and_then(|(k, at)| {
+                        let own = field(rec.event_id.as_deref());
+                        tracker.origin(&k, at, own.as_deref())
+                    });
                     let input = InputRef {
                         file: name.to_owned(),
                         index,
@@ -557,7 +566,7 @@ pub fn decode<R: io::Read>(
                     let mut report = analyze(&rec, input, origin, &opts.rules);
                     filter_findings(&mut report, opts.min);
                     count(stats, &report);
-                    out.record(&report).map_err(Stop)
+                    out.take(report).map_err(Stop)
                 }
                 Err(e) => {
                     stats.errors += 1;

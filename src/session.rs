@@ -192,44 +192,8 @@ pub fn pick_for_record<'s>(
         .max_by_key(|s| (s.issued_at, s.expires_at))
 }
 
-/// Walks a chain back from the key a record used (at its time `at`; `own_event` is the record's
-/// eventID), with `sessions(key)` giving every session recorded for a key. `None` when the key
-/// was not issued by a known call.
-pub fn resolve(
-    mut sessions: impl FnMut(&str) -> Vec<Session>,
-    key: &str,
-    at: i64,
-    own_event: Option<&str>,
-) -> Option<Origin> {
-    let mut hops: Vec<Session> = Vec::new();
-    let mut next = Some((key.to_owned(), at));
-    while let Some((k, t)) = next.take() {
-        if hops.len() >= MAX_CHAIN {
-            break;
-        }
-        let all = sessions(&k);
-        let found = if hops.is_empty() {
-            pick_for_record(&all, t, own_event)
-        } else {
-            pick(&all, t)
-        };
-        let Some(found) = found else {
-            break;
-        };
-        if hops
-            .iter()
-            .any(|h| h.key == found.key && h.issued_at == found.issued_at)
-        {
-            break;
-        }
-        next = found.previous().map(|(k, t)| (k.to_owned(), t));
-        hops.push(found.clone());
-    }
-    origin_of_chain(hops)
-}
-
 /// The origin of a chain given from the last hop back to the first.
-pub fn origin_of_chain(mut hops: Vec<Session>) -> Option<Origin> {
+pub fn origin_of_chain(mut hops: Vec<&Session>) -> Option<Origin> {
     hops.reverse();
     let first = hops.first()?;
     Some(Origin {
@@ -238,7 +202,7 @@ pub fn origin_of_chain(mut hops: Vec<Session>) -> Option<Origin> {
         kind: first.issuer.kind.clone(),
         class: first.issuer.class,
         account_id: first.issuer.account_id.clone(),
-        chain: hops.iter().map(Session::hop).collect(),
+        chain: hops.iter().map(|s| s.hop()).collect(),
     })
 }
 
@@ -362,12 +326,68 @@ impl SessionTracker {
         pick(self.sessions(key), at)
     }
 
+    /// Walks a chain back from the key a record used (at its time `at`; `own_event` is the
+    /// record's eventID). Returns the hops found, last first, and the link where the walk stopped
+    /// for want of a session (`None` when the chain ended at a principal that is not a session).
+    pub fn walk(
+        &self,
+        key: &str,
+        at: i64,
+        own_event: Option<&str>,
+    ) -> (Vec<&Session>, Option<(String, i64)>) {
+        let mut hops: Vec<&Session> = Vec::new();
+        let mut next = Some((key, at));
+        while let Some((k, t)) = next.take() {
+            if hops.len() >= MAX_CHAIN {
+                break;
+            }
+            let all = self.sessions(k);
+            let found = if hops.is_empty() {
+                pick_for_record(all, t, own_event)
+            } else {
+                pick(all, t)
+            };
+            let Some(found) = found else {
+                return (hops, Some((k.to_owned(), t)));
+            };
+            if hops
+                .iter()
+                .any(|h| h.key == found.key && h.issued_at == found.issued_at)
+            {
+                break;
+            }
+            next = found.previous();
+            hops.push(found);
+        }
+        (hops, None)
+    }
+
     /// The origin of a request made with `key` at `at` by the record `own_event` (its eventID).
     pub fn origin(&self, key: &str, at: i64, own_event: Option<&str>) -> Option<Origin> {
         if !self.by_key.contains_key(key) {
             return None;
         }
-        resolve(|k| self.sessions(k).to_vec(), key, at, own_event)
+        origin_of_chain(self.walk(key, at, own_event).0)
+    }
+
+    /// The first link of the chain from (`key`, `at`) that is not known here: what a shared store
+    /// should be asked for before [`SessionTracker::origin`].
+    pub fn missing_link(
+        &self,
+        key: &str,
+        at: i64,
+        own_event: Option<&str>,
+    ) -> Option<(String, i64)> {
+        self.walk(key, at, own_event).1
+    }
+
+    /// Learns a session in streaming use: at capacity, sessions expired before it was issued go
+    /// first.
+    pub fn learn_live(&mut self, session: Session) -> Learned {
+        if self.len() >= self.capacity {
+            self.prune(session.issued_at);
+        }
+        self.learn(session)
     }
 
     /// Streaming use (the function): the origin of the report's record from what is known so
@@ -381,10 +401,7 @@ impl SessionTracker {
         };
         let issued = Session::from_report(report);
         if let Some(s) = &issued {
-            if self.len() >= self.capacity {
-                self.prune(s.issued_at);
-            }
-            self.learn(s.clone());
+            self.learn_live(s.clone());
         }
         (origin, issued)
     }
@@ -521,6 +538,37 @@ mod tests {
             "same call, no eventIDs"
         );
         assert!(t.origin("ASIA2", 101, None).is_some());
+    }
+
+    #[test]
+    fn observe_attributes_from_what_came_before_and_learns() {
+        use crate::analyze::analyze;
+        use crate::record::Record;
+        let report = |json: &str| {
+            let r = Record::from_json(json).unwrap();
+            let input = crate::model::InputRef {
+                file: "t".into(),
+                index: 0,
+            };
+            analyze(&r, input, None, &crate::rules::RuleConfig::NONE)
+        };
+        let issue = report(
+            r#"{"eventID":"i","eventTime":"2026-11-20T09:00:00Z","eventName":"AssumeRole","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/alice","accessKeyId":"AKIAA"},"requestParameters":{"roleArn":"arn:aws:iam::1:role/R"},"responseElements":{"credentials":{"accessKeyId":"ASIAR","expiration":"Nov 20, 2026, 10:00:00 AM"}}}"#,
+        );
+        let use_ = report(
+            r#"{"eventID":"u","eventTime":"2026-11-20T09:30:00Z","eventName":"ListBuckets","userIdentity":{"type":"AssumedRole","accessKeyId":"ASIAR"}}"#,
+        );
+        let mut t = SessionTracker::default();
+        assert_eq!(t.observe(&use_).0, None, "the use came first");
+        let (origin, issued) = t.observe(&issue);
+        assert_eq!(origin, None);
+        assert_eq!(issued.unwrap().key, "ASIAR");
+        let (origin, _) = t.observe(&use_);
+        assert_eq!(
+            origin.unwrap().arn.as_deref(),
+            Some("arn:aws:iam::1:user/alice")
+        );
+        assert_eq!(t.missing_link("ASIAR", 1, None), Some(("ASIAR".into(), 1)));
     }
 
     #[test]

@@ -95,27 +95,20 @@ impl MemoryStore {
     /// Learns a session; at capacity, expired ones (relative to its issue time) go first.
     pub fn learn(&self, session: Session) -> Learned {
         let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        if t.len() >= t.capacity() {
-            t.prune(session.issued_at);
-        }
-        t.learn(session)
+        t.learn_live(session)
     }
 
     /// The session of `key` live at `at`, if known here.
-    /// `first`: the key is the record's own (its session is left out, see `pick_for_record`).
-    pub fn tracker_get(
+    /// The first link of a record's chain this instance does not know (see
+    /// [`SessionTracker::missing_link`]).
+    pub fn missing_link(
         &self,
         key: &str,
         at: i64,
-        first: bool,
         own_event: Option<&str>,
-    ) -> Option<Session> {
+    ) -> Option<(String, i64)> {
         let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        match first {
-            true => crate::session::pick_for_record(t.sessions(key), at, own_event),
-            false => crate::session::pick(t.sessions(key), at),
-        }
-        .cloned()
+        t.missing_link(key, at, own_event)
     }
 
     /// The origin of a request made with `key` at `at`, from what this instance knows.
