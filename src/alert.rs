@@ -61,44 +61,48 @@ pub struct Alert {
 
 /// Why each rule matters and what to do, in a person's words.
 struct Advice {
-    rule: Rule,
     why: &'static str,
     next: &'static str,
 }
 
-const ADVICE: &[Advice] = &[
-    Advice {
-        rule: Rule::RootConsoleLogin,
-        why: "The root user has unrestricted access to the account and cannot be limited by IAM policies. AWS recommends using it only for the few tasks that require it.",
-        next: "Confirm with the account owner that this sign-in was planned. If not, change the root password, check MFA, and review everything this session did.",
-    },
-    Advice {
-        rule: Rule::RootConsoleLoginFailure,
-        why: "Someone knows the account's root e-mail address and is trying to sign in as root.",
-        next: "Make sure root has MFA enabled and a strong unique password; watch for a later successful sign-in from the same address.",
-    },
-    Advice {
-        rule: Rule::RootCredentialUse,
-        why: "A request was made with the root user's own credentials. Root access keys and routine root use are against AWS best practice.",
-        next: "Find out who holds the root credentials and why they were used. Delete any root access keys; use IAM roles instead.",
-    },
-    Advice {
-        rule: Rule::RootOnlyTask,
-        why: "A task that only the root user can perform changes the account at its highest level (credentials, billing access, account closure, resource policies).",
-        next: "Verify the change was intended and approved; if not, treat the root credentials as compromised.",
-    },
-    Advice {
-        rule: Rule::RootSession,
-        why: "sts:AssumeRoot gives a short privileged root session in a member account, limited by a task policy.",
-        next: "Check that the caller is an expected administrator and that the task matches planned work.",
-    },
-];
-
-fn advice(rule: Rule) -> &'static Advice {
-    ADVICE
-        .iter()
-        .find(|a| a.rule == rule)
-        .expect("every rule has advice")
+/// Advice for every rule: a `match`, so a new rule without advice does not compile (a table
+/// lookup once panicked on the two configurable rules).
+fn advice(rule: Rule) -> Advice {
+    let (why, next) = match rule {
+        Rule::RootConsoleLogin => (
+            "The root user has unrestricted access to the account and cannot be limited by IAM policies. AWS recommends using it only for the few tasks that require it.",
+            "Confirm with the account owner that this sign-in was planned. If not, change the root password, check MFA, and review everything this session did.",
+        ),
+        Rule::RootConsoleLoginFailure => (
+            "Someone knows the account's root e-mail address and is trying to sign in as root.",
+            "Make sure root has MFA enabled and a strong unique password; watch for a later successful sign-in from the same address.",
+        ),
+        Rule::RootCredentialUse => (
+            "A request was made with the root user's own credentials. Root access keys and routine root use are against AWS best practice.",
+            "Find out who holds the root credentials and why they were used. Delete any root access keys; use IAM roles instead.",
+        ),
+        Rule::RootOnlyTask => (
+            "A task that only the root user can perform changes the account at its highest level (credentials, billing access, account closure, resource policies).",
+            "Verify the change was intended and approved; if not, treat the root credentials as compromised.",
+        ),
+        Rule::RootSession => (
+            "sts:AssumeRoot gives a short privileged root session in a member account, limited by a task policy.",
+            "Check that the caller is an expected administrator and that the task matches planned work.",
+        ),
+        Rule::WatchedRoleAssumed => (
+            "A role on the watch list (such as a break-glass role) was assumed. Such roles are meant for emergencies only.",
+            "Ask the person named whether there is an incident that needs this role; if not, revoke the session and review what it did.",
+        ),
+        Rule::UntrustedAccountAssumption => (
+            "A principal from an account outside the trusted list assumed a role here. The role's trust policy lets that account in.",
+            "Check the role's trust policy and whether the calling account should have access; remove it from the trust policy if not.",
+        ),
+        Rule::DetectorTamper => (
+            "The request stops, narrows or removes the audit trail or this detector. An intruder does this first, so that what follows goes unseen.",
+            "Restore the trail or the detector's resource now, then find out who made the request and review everything that principal did since.",
+        ),
+    };
+    Advice { why, next }
 }
 
 /// The most severe finding (first one on ties).
@@ -431,6 +435,27 @@ mod tests {
     }
 
     const LOGIN: &str = r#"{"eventID":"11111111-2222-3333-4444-555555555555","eventTime":"2026-11-23T04:12:09Z","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.77","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}}"#;
+
+    /// Regression: the advice table had no rows for the two configurable rules, so the first
+    /// watched-role alert panicked (and would have crashed the function).
+    #[test]
+    fn every_rule_alerts_in_both_formats() {
+        for &rule in Rule::ALL {
+            let mut r = report(LOGIN);
+            r.findings = vec![Finding {
+                rule,
+                severity: Severity::High,
+                title: format!("{rule} fired"),
+                task: None,
+                doc: "https://docs.aws.amazon.com/",
+            }];
+            for format in [AlertFormat::Standard, AlertFormat::Chatbot] {
+                let a = build(&r, Severity::Info, format).unwrap();
+                assert!(a.subject.contains(rule.as_str()), "{}", a.subject);
+                assert!(a.text.contains("Why it matters: "), "{rule}");
+            }
+        }
+    }
 
     #[test]
     fn benign_record_has_no_alert() {

@@ -37,7 +37,7 @@ pub struct Config {
     pub format: AlertFormat,
     /// `SESSIONS_TABLE`: the DynamoDB table shared by every instance (sessions and alert claims).
     pub sessions_table: Option<String>,
-    /// `WATCHED_ROLES`, `TRUSTED_ACCOUNTS`.
+    /// `WATCHED_ROLES`, `TRUSTED_ACCOUNTS`, `DETECTOR_RESOURCES`.
     pub rules: RuleConfig,
 }
 
@@ -68,8 +68,8 @@ pub enum ConfigError {
 
 impl Config {
     /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
-    /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES` and `TRUSTED_ACCOUNTS`
-    /// (comma-separated lists).
+    /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
+    /// `DETECTOR_RESOURCES` (comma-separated lists).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let topic_arn = get("SNS_TOPIC_ARN")
             .filter(|s| !s.trim().is_empty())
@@ -120,6 +120,12 @@ impl Config {
                     get("WATCHED_ROLES").unwrap_or_default(),
                     get("TRUSTED_ACCOUNTS").unwrap_or_default()
                 ),
+                why,
+            })?
+            .with_detector_resources(&list("DETECTOR_RESOURCES"))
+            .map_err(|why| ConfigError::Invalid {
+                name: "DETECTOR_RESOURCES",
+                value: get("DETECTOR_RESOURCES").unwrap_or_default(),
                 why,
             })?;
         Ok(Config {

@@ -22,5 +22,6 @@ pub mod sanitize;
 pub mod session;
 pub mod sns;
 pub mod store;
+pub mod tamper;
 pub mod time;
 pub mod tree;

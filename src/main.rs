@@ -91,6 +91,11 @@ struct SessionArgs {
     /// for any other caller account). Repeat or separate with commas.
     #[arg(long = "trusted-account", value_name = "ACCOUNT_ID")]
     trusted_account: Vec<String>,
+    /// The detector's own resources (names, ARNs or URLs; `*` globs, e.g. rootwatch-*):
+    /// detector-tamper fires when they are deleted, disabled or changed. Repeat or separate with
+    /// commas. Stopping, deleting or narrowing any CloudTrail trail fires without it.
+    #[arg(long = "detector-resource", value_name = "NAME_OR_ARN")]
+    detector_resource: Vec<String>,
     /// Sessions kept in memory at most (about 820 bytes each); beyond it the earliest-expiring
     /// are forgotten and the summary says how many.
     #[arg(long, default_value_t = rootwatch::session::MEMORY_CAPACITY)]
@@ -377,6 +382,7 @@ fn run() -> Result<ExitCode> {
                 &sessions.watch_role,
                 &sessions.trusted_account,
             )
+            .and_then(|r| r.with_detector_resources(&sessions.detector_resource))
             .map_err(anyhow::Error::msg)?;
             let opts = replay::Options {
                 min: min_severity,
@@ -498,6 +504,7 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
             sessions = config.sessions_table.as_deref().unwrap_or("memory"),
             watched_roles = config.rules.watched_roles.len(),
             trusted_accounts = config.rules.trusted_accounts.len(),
+            detector_resources = config.rules.detector_resources.len(),
             "rootwatch function ready"
         );
         let handler = Handler::with_store(config, publisher, store);

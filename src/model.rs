@@ -87,6 +87,8 @@ named_enum! {
         WatchedRoleAssumed => "watched-role-assumed",
         /// A role assumed from an account outside the configured trusted list.
         UntrustedAccountAssumption => "untrusted-account-assumption",
+        /// A request that stops, deletes, narrows or changes the trail or the detector itself.
+        DetectorTamper => "detector-tamper",
     }
 }
 

@@ -47,26 +47,20 @@ pub struct RuleConfig {
     pub watched_roles: Vec<String>,
     /// Accounts allowed to assume roles in other accounts; a role's own account always is.
     pub trusted_accounts: Vec<String>,
+    /// The detector's own resources (names, ARNs, URLs; `*` globs) for `detector-tamper`.
+    pub detector_resources: Vec<String>,
 }
 
 impl RuleConfig {
     pub const NONE: RuleConfig = RuleConfig {
         watched_roles: Vec::new(),
         trusted_accounts: Vec::new(),
+        detector_resources: Vec::new(),
     };
 
     /// Parses comma- or whitespace-separated lists (`WATCHED_ROLES`, `TRUSTED_ACCOUNTS`).
     pub fn from_lists(watched: &[String], trusted: &[String]) -> Result<RuleConfig, String> {
-        let split = |items: &[String]| -> Vec<String> {
-            items
-                .iter()
-                .flat_map(|s| s.split([',', ' ', '\n', '\t']))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        let watched_roles = split(watched);
+        let watched_roles = split_list(watched);
         for p in &watched_roles {
             if !p.starts_with("arn:") && p != "*" {
                 return Err(format!(
@@ -74,7 +68,7 @@ impl RuleConfig {
                 ));
             }
         }
-        let trusted_accounts = split(trusted);
+        let trusted_accounts = split_list(trusted);
         for a in &trusted_accounts {
             if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!("account {a:?} is not a 12-digit AWS account id"));
@@ -83,8 +77,40 @@ impl RuleConfig {
         Ok(RuleConfig {
             watched_roles,
             trusted_accounts,
+            detector_resources: Vec::new(),
         })
     }
+
+    /// Adds the detector's own resources (`DETECTOR_RESOURCES`, `--detector-resource`): comma- or
+    /// whitespace-separated names, ARNs or URLs, `*` globs. A pattern that is only `*` would
+    /// call every change to any resource tampering, and is refused.
+    pub fn with_detector_resources(mut self, items: &[String]) -> Result<RuleConfig, String> {
+        let list = split_list(items);
+        for r in &list {
+            if r.bytes().all(|b| b == b'*') {
+                return Err(format!(
+                    "detector resource {r:?} matches everything; name the stack's resources (e.g. rootwatch-*)"
+                ));
+            }
+            if r.chars().any(char::is_control) {
+                return Err(format!(
+                    "detector resource {r:?} contains control characters"
+                ));
+            }
+        }
+        self.detector_resources = list;
+        Ok(self)
+    }
+}
+
+fn split_list(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|s| s.split([',', ' ', '\n', '\t']))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `*`-wildcard match (no other metacharacters), linear time.
@@ -134,6 +160,9 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
     // Caller side of AssumeRoot: whoever calls it opens a root session elsewhere.
     if name == ASSUME_ROOT && matches!(record.event_source(), "sts.amazonaws.com" | "") {
         out.push(assume_root_caller(record, principal));
+    }
+    if !record.is_service_event() {
+        tamper_finding(record, principal, ctx, &mut out);
     }
     let own_root = principal.class == PrincipalClass::Root;
     let session_root = principal.class == PrincipalClass::RootSession;
@@ -241,17 +270,8 @@ fn role_findings(record: &Record, principal: &Principal, ctx: &Context, out: &mu
     let Some(role) = record.request_param("roleArn") else {
         return;
     };
-    let who = principal
-        .arn
-        .as_deref()
-        .or(principal.invoked_by.as_deref())
-        .or(principal.principal_id.as_deref())
-        .or(principal.user_name.as_deref())
-        .unwrap_or("an unknown principal");
-    let started = match ctx.origin {
-        Some(o) if o.arn.as_deref() != Some(who) => format!(" (session started by {})", o.who()),
-        _ => String::new(),
-    };
+    let who = who(principal);
+    let started = started_by(ctx, who);
     let failed = failure_note(record);
     let shown = clean(&role, MAX_FIELD);
     if let Some(p) = cfg.watched_roles.iter().find(|p| glob(p, &role)) {
@@ -297,6 +317,57 @@ fn role_findings(record: &Record, principal: &Principal, ctx: &Context, out: &mu
         task: None,
         doc: CROSS_ACCOUNT_DOC,
     });
+}
+
+/// `detector-tamper`: the trail stopped, deleted or narrowed, or the detector's own resources
+/// removed or changed (table in `src/tamper.rs`).
+fn tamper_finding(record: &Record, principal: &Principal, ctx: &Context, out: &mut Vec<Finding>) {
+    let Some((entry, named)) = crate::tamper::matching(record, &ctx.config.detector_resources)
+    else {
+        return;
+    };
+    let who = who(principal);
+    let started = started_by(ctx, who);
+    let on = named
+        .map(|n| format!(" on {}", clean(&n, MAX_FIELD)))
+        .unwrap_or_default();
+    let via = if record.invoked_by() == Some(crate::tamper::CLOUDFORMATION_INVOKER) {
+        " through CloudFormation"
+    } else {
+        ""
+    };
+    out.push(Finding {
+        rule: Rule::DetectorTamper,
+        severity: crate::tamper::severity(entry, record),
+        title: format!(
+            "Detector tampering: {}{on} by {}{started}{via} ({}){}",
+            entry.what,
+            clean(who, MAX_FIELD),
+            action(record),
+            failure_note(record)
+        ),
+        task: None,
+        doc: entry.doc,
+    });
+}
+
+/// The principal named in titles.
+fn who(principal: &Principal) -> &str {
+    principal
+        .arn
+        .as_deref()
+        .or(principal.invoked_by.as_deref())
+        .or(principal.principal_id.as_deref())
+        .or(principal.user_name.as_deref())
+        .unwrap_or("an unknown principal")
+}
+
+/// " (session started by …)" when the session's origin is someone else.
+fn started_by(ctx: &Context, who: &str) -> String {
+    match ctx.origin {
+        Some(o) if o.arn.as_deref() != Some(who) => format!(" (session started by {})", o.who()),
+        _ => String::new(),
+    }
 }
 
 fn console_login(record: &Record) -> Finding {
@@ -605,6 +676,63 @@ mod tests {
         .unwrap();
         assert_eq!(ok.watched_roles, ["arn:a", "arn:b"]);
         assert_eq!(ok.trusted_accounts.len(), 2);
+        assert!(ok.clone().with_detector_resources(&["*".into()]).is_err());
+        assert!(ok
+            .clone()
+            .with_detector_resources(&["a\u{1b}b".into()])
+            .is_err());
+        let own = ok
+            .with_detector_resources(&["rootwatch-*, arn:aws:kms:us-east-1:1:key/k".into()])
+            .unwrap();
+        assert_eq!(
+            own.detector_resources,
+            ["rootwatch-*", "arn:aws:kms:us-east-1:1:key/k"]
+        );
+    }
+
+    #[test]
+    fn tamper_fires_for_any_principal_but_not_service_events() {
+        let own = RuleConfig::default()
+            .with_detector_resources(&["rootwatch-*".into()])
+            .unwrap();
+        let ctx = Context {
+            origin: None,
+            config: &own,
+        };
+        let rules = |json: &str| {
+            let r = Record::from_json(json).unwrap();
+            evaluate(&r, &classify(&r), &ctx)
+                .into_iter()
+                .map(|f| (f.rule, f.severity))
+                .collect::<Vec<_>>()
+        };
+        let stop = r#""eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","requestParameters":{"name":"t"}"#;
+        assert_eq!(
+            rules(&format!(
+                r#"{{"userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}},{stop}}}"#
+            )),
+            [(Rule::DetectorTamper, Severity::Critical)]
+        );
+        assert_eq!(
+            rules(&format!(r#"{{{ROOT},{stop}}}"#)),
+            [
+                (Rule::DetectorTamper, Severity::Critical),
+                (Rule::RootCredentialUse, Severity::High)
+            ]
+        );
+        assert_eq!(
+            rules(&format!(r#"{{"eventType":"AwsServiceEvent",{stop}}}"#)),
+            []
+        );
+        let off = Context::NONE;
+        let r = Record::from_json(r#"{"eventSource":"sqs.amazonaws.com","eventName":"DeleteQueue","requestParameters":{"queueUrl":"https://q/1/rootwatch-Q"}}"#).unwrap();
+        assert!(evaluate(&r, &classify(&r), &off).is_empty());
+        assert_eq!(
+            rules(
+                r#"{"eventSource":"sqs.amazonaws.com","eventName":"DeleteQueue","requestParameters":{"queueUrl":"https://q/1/rootwatch-Q"}}"#
+            ),
+            [(Rule::DetectorTamper, Severity::Critical)]
+        );
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! as `<file>.expected`. A folder under `events/sessions/` is one case (a sequence of log files
 //! replayed together): `<folder>.expected` holds its jsonl output and `<folder>.sessions.expected`
 //! its `rootwatch sessions` tree. `UPDATE_EXPECT=1 cargo test --test golden` rewrites them.
+//! Every sample is replayed with the detector resources of [`DETECTOR_RESOURCES`].
 
 use rootwatch::render::jsonl_line;
 use rootwatch::replay::{self, InputError, Options, Output};
+use rootwatch::rules::RuleConfig;
 use rootwatch::tree::Forest;
 use std::path::{Path, PathBuf};
 
@@ -64,9 +66,19 @@ fn check(expected_path: &Path, got: &str, failures: &mut Vec<String>) {
     }
 }
 
+/// The detector's own resources for `events/detector-tamper/` (what the templates would set).
+const DETECTOR_RESOURCES: &str =
+    "rootwatch-*,arn:aws:kms:us-east-1:111122223333:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d";
+
 fn run(path: &Path) -> Collect {
     let mut out = Collect::default();
-    let stats = replay::replay(&[path.to_owned()], &Options::default(), &mut out).unwrap();
+    let opts = Options {
+        rules: RuleConfig::default()
+            .with_detector_resources(&[DETECTOR_RESOURCES.to_owned()])
+            .unwrap(),
+        ..Options::default()
+    };
+    let stats = replay::replay(&[path.to_owned()], &opts, &mut out).unwrap();
     assert!(stats.records > 0, "{} gave no record", path.display());
     out
 }

@@ -57,6 +57,19 @@ fn catalog_table_is_generated() {
 }
 
 #[test]
+fn tamper_table_is_generated() {
+    let readme = readme();
+    let start = readme.find("<!-- tamper:").unwrap();
+    let start = start + readme[start..].find('\n').unwrap() + 1;
+    let end = readme.find("<!-- /tamper -->").unwrap();
+    assert_eq!(
+        &readme[start..end],
+        rootwatch::tamper::markdown(),
+        "paste rootwatch::tamper::markdown() into the README"
+    );
+}
+
+#[test]
 fn every_class_rule_and_task_is_documented() {
     let readme = readme();
     let names = PrincipalClass::ALL
