@@ -265,7 +265,7 @@ pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Optio
         attributes.push(("event_name", "String", name.to_owned()));
     }
     let mut alert = Alert {
-        event_id: report.event_id.clone(),
+        event_id: report.event_id.as_deref().map(str::to_owned),
         severity: lead.severity,
         subject,
         text,

@@ -3,7 +3,7 @@
 use crate::model::{InputRef, Origin, PrincipalClass, RecordReport, Severity};
 use crate::record::Record;
 use crate::rules::{Context, RuleConfig};
-use crate::sanitize::{clean, field, MAX_FIELD, MAX_TEXT};
+use crate::sanitize::{clean, clean_str, text, MAX_FIELD, MAX_TEXT};
 use std::borrow::Cow;
 
 /// Analyses one record, given the origin of the session its key belongs to (session tracking)
@@ -35,14 +35,14 @@ pub fn analyze(
     let findings = crate::rules::evaluate(record, &principal, &ctx);
     let assumption = crate::assume::extract(record, &principal);
     RecordReport {
-        event_id: field(record.event_id.as_deref()),
-        event_name: field(record.event_name.as_deref()),
-        event_source: field(record.event_source.as_deref()),
-        event_time: field(record.event_time.as_deref()),
-        aws_region: field(record.aws_region.as_deref()),
-        source_ip: field(record.source_ip_address.as_deref()),
-        user_agent: record.user_agent.as_deref().map(|u| clean(u, MAX_TEXT)),
-        error_code: field(record.error_code.as_deref()),
+        event_id: text(record.event_id.as_deref()),
+        event_name: text(record.event_name.as_deref()),
+        event_source: text(record.event_source.as_deref()),
+        event_time: text(record.event_time.as_deref()),
+        aws_region: text(record.aws_region.as_deref()),
+        source_ip: text(record.source_ip_address.as_deref()),
+        user_agent: record.user_agent.as_deref().map(|u| clean_str(u, MAX_TEXT)),
+        error_code: text(record.error_code.as_deref()),
         read_only: record.is_read_only(),
         principal,
         findings,

@@ -2,7 +2,7 @@
 
 use crate::model::{Principal, PrincipalClass};
 use crate::record::Record;
-use crate::sanitize::field;
+use crate::sanitize::text;
 
 /// `userIdentity.type` values CloudTrail records (Root, IAMUser, AssumedRole, ...).
 /// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>
@@ -49,21 +49,21 @@ pub fn classify(record: &Record) -> Principal {
     let session_name = session_name(kind, arn, ui.and_then(|u| u.principal_id.as_deref()));
     let class = class_of(record, kind, arn, issuer_arn, session_name.as_deref());
     Principal {
-        kind: field(kind),
+        kind: text(kind),
         class,
-        arn: field(arn),
-        account_id: field(ui.and_then(|u| u.account_id.as_deref())),
-        access_key_id: field(
+        arn: text(arn),
+        account_id: text(ui.and_then(|u| u.account_id.as_deref())),
+        access_key_id: text(
             ui.and_then(|u| u.access_key_id.as_deref())
                 .filter(|s| !s.is_empty()),
         ),
-        principal_id: field(ui.and_then(|u| u.principal_id.as_deref())),
-        user_name: field(ui.and_then(|u| u.user_name.as_deref())),
+        principal_id: text(ui.and_then(|u| u.principal_id.as_deref())),
+        user_name: text(ui.and_then(|u| u.user_name.as_deref())),
         mfa_authenticated: ctx.and_then(|c| c.attributes.as_ref()?.mfa_authenticated),
-        invoked_by: field(record.invoked_by()),
-        session_issuer: field(issuer_arn),
-        session_name: field(session_name.as_deref()),
-        source_identity: field(ctx.and_then(|c| c.source_identity.as_deref())),
+        invoked_by: text(record.invoked_by()),
+        session_issuer: text(issuer_arn),
+        session_name: text(session_name.as_deref()),
+        source_identity: text(ctx.and_then(|c| c.source_identity.as_deref())),
     }
 }
 

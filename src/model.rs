@@ -112,25 +112,30 @@ named_enum! {
     }
 }
 
+/// A short string stored inline (up to 24 bytes) without a heap allocation: most report fields
+/// (account ids, regions, event names, keys, times) fit, which saves an allocation per field on
+/// every record.
+pub type Str = compact_str::CompactString;
+
 /// Who made the request.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Principal {
     /// `userIdentity.type` as recorded (control characters escaped), `null` when absent.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<Str>,
     pub class: PrincipalClass,
-    pub arn: Option<String>,
-    pub account_id: Option<String>,
-    pub access_key_id: Option<String>,
-    pub principal_id: Option<String>,
-    pub user_name: Option<String>,
+    pub arn: Option<Str>,
+    pub account_id: Option<Str>,
+    pub access_key_id: Option<Str>,
+    pub principal_id: Option<Str>,
+    pub user_name: Option<Str>,
     /// `sessionContext.attributes.mfaAuthenticated`.
     pub mfa_authenticated: Option<bool>,
-    pub invoked_by: Option<String>,
+    pub invoked_by: Option<Str>,
     /// ARN of `sessionContext.sessionIssuer` (the role, or the user of a federation token).
-    pub session_issuer: Option<String>,
-    pub session_name: Option<String>,
-    pub source_identity: Option<String>,
+    pub session_issuer: Option<Str>,
+    pub session_name: Option<Str>,
+    pub source_identity: Option<Str>,
 }
 
 /// One rule that fired on a record.
@@ -273,14 +278,14 @@ pub struct InputRef {
 /// Everything rootwatch says about one record: one line of `--format jsonl`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RecordReport {
-    pub event_id: Option<String>,
-    pub event_name: Option<String>,
-    pub event_source: Option<String>,
-    pub event_time: Option<String>,
-    pub aws_region: Option<String>,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub error_code: Option<String>,
+    pub event_id: Option<Str>,
+    pub event_name: Option<Str>,
+    pub event_source: Option<Str>,
+    pub event_time: Option<Str>,
+    pub aws_region: Option<Str>,
+    pub source_ip: Option<Str>,
+    pub user_agent: Option<Str>,
+    pub error_code: Option<Str>,
     pub read_only: bool,
     pub principal: Principal,
     pub findings: Vec<Finding>,

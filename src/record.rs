@@ -104,14 +104,6 @@ pub struct Record<'a> {
         default,
         borrow,
         deserialize_with = "lenient::string",
-        rename = "requestID",
-        alias = "requestid"
-    )]
-    pub request_id: Text<'a>,
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "lenient::string",
         rename = "eventID",
         alias = "eventid"
     )]
@@ -125,26 +117,6 @@ pub struct Record<'a> {
     pub event_type: Text<'a>,
     #[serde(default, deserialize_with = "lenient::boolean", alias = "readonly")]
     pub read_only: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "lenient::boolean",
-        alias = "managementevent"
-    )]
-    pub management_event: Option<bool>,
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "lenient::string",
-        alias = "recipientaccountid"
-    )]
-    pub recipient_account_id: Text<'a>,
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "lenient::string",
-        alias = "eventcategory"
-    )]
-    pub event_category: Text<'a>,
 }
 
 /// `userIdentity`. `type` is absent on some service events (`AwsServiceEvent` records carry
@@ -167,12 +139,8 @@ pub struct UserIdentity<'a> {
     pub user_name: Text<'a>,
     #[serde(default, borrow, deserialize_with = "lenient::string")]
     pub invoked_by: Text<'a>,
-    #[serde(default, borrow, deserialize_with = "lenient::string")]
-    pub identity_provider: Text<'a>,
     #[serde(default, borrow, deserialize_with = "lenient::object")]
     pub session_context: Option<SessionContext<'a>>,
-    #[serde(default, borrow, deserialize_with = "lenient::object")]
-    pub on_behalf_of: Option<OnBehalfOf<'a>>,
 }
 
 /// `userIdentity.sessionContext`.
@@ -182,8 +150,8 @@ pub struct UserIdentity<'a> {
 pub struct SessionContext<'a> {
     #[serde(default, borrow, deserialize_with = "lenient::object")]
     pub session_issuer: Option<SessionIssuer<'a>>,
-    #[serde(default, borrow, deserialize_with = "lenient::object")]
-    pub attributes: Option<SessionAttributes<'a>>,
+    #[serde(default, deserialize_with = "lenient::object")]
+    pub attributes: Option<SessionAttributes>,
     #[serde(default, borrow, deserialize_with = "lenient::string")]
     pub source_identity: Text<'a>,
     #[serde(default, borrow, deserialize_with = "lenient::string")]
@@ -213,27 +181,19 @@ pub struct SessionIssuer<'a> {
 /// `sessionContext.attributes`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionAttributes<'a> {
-    #[serde(default, borrow, deserialize_with = "lenient::string")]
-    pub creation_date: Text<'a>,
+pub struct SessionAttributes {
     #[serde(default, deserialize_with = "lenient::boolean")]
     pub mfa_authenticated: Option<bool>,
-}
-
-/// `userIdentity.onBehalfOf` of an IAM Identity Center user.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OnBehalfOf<'a> {
-    #[serde(default, borrow, deserialize_with = "lenient::string")]
-    pub user_id: Text<'a>,
-    #[serde(default, borrow, deserialize_with = "lenient::string")]
-    pub identity_store_arn: Text<'a>,
 }
 
 impl<'a> Record<'a> {
     /// Parses one record from its JSON text, borrowing strings from it.
     pub fn from_json(text: &'a str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+        let mut rec = Record::default();
+        let mut de = serde_json::Deserializer::from_str(text);
+        Deserialize::deserialize_in_place(&mut de, &mut rec)?;
+        de.end()?;
+        Ok(rec)
     }
 
     pub fn event_name(&self) -> &str {

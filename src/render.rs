@@ -180,8 +180,9 @@ pub fn short_principal(p: &crate::model::Principal) -> String {
         (_, Some(r)) if !r.is_empty() => r,
         _ => p
             .principal_id
-            .clone()
+            .as_deref()
             .filter(|s| !s.is_empty())
+            .map(str::to_owned)
             .unwrap_or_else(|| p.class.to_string()),
     }
 }

@@ -20,18 +20,26 @@ fn is_unsafe(c: char) -> bool {
             | '\u{FEFF}')
 }
 
-/// Only bytes 0x20..=0x7E. Checked 16 bytes at a time without early exit, which the compiler
-/// turns into vector instructions.
+/// Only bytes 0x20..=0x7E. Checked 8 bytes at a time (SWAR): a byte below 0x20 borrows in
+/// `w - 0x20…`, a byte of 0x7F or more has its top bit set in `w | (w + 0x01…)`. A carry or
+/// borrow out of one byte only happens when that byte already fails, so neither test can hide a
+/// failing byte or invent one in a string of printable bytes.
 fn printable_ascii(s: &str) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let fails = |w: u64| ((w.wrapping_sub(0x20 * LO) & !w) | w | w.wrapping_add(LO)) & HI != 0;
     let b = s.as_bytes();
-    let mut chunks = b.chunks_exact(16);
-    let ok = |acc: bool, &c: &u8| acc & (c >= 0x20) & (c < 0x7f);
+    let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
-        if !c.iter().fold(true, ok) {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if fails(w) {
             return false;
         }
     }
-    chunks.remainder().iter().fold(true, ok)
+    chunks
+        .remainder()
+        .iter()
+        .all(|&c| (0x20..0x7f).contains(&c))
 }
 
 /// Returns `s` with unsafe characters escaped and at most `max` characters (an ellipsis marks a
@@ -63,10 +71,22 @@ pub fn clean(s: &str, max: usize) -> String {
     out
 }
 
+/// [`clean`] into a [`crate::model::Str`]: no heap allocation for a clean string of up to 24 bytes.
+pub fn clean_str(s: &str, max: usize) -> crate::model::Str {
+    if s.len() <= max && printable_ascii(s) {
+        return crate::model::Str::new(s);
+    }
+    crate::model::Str::from(clean(s, max))
+}
+
+/// [`clean_str`] for an optional field, with the default identifier bound.
+pub fn text(s: Option<&str>) -> Option<crate::model::Str> {
+    s.map(|s| clean_str(s, MAX_FIELD))
+}
+
 /// `true` when `clean` would return `s` unchanged (the common case: no copy is needed).
 pub fn is_clean(s: &str, max: usize) -> bool {
-    s.len() <= max
-        && (printable_ascii(s) || !s.chars().any(is_unsafe))
+    s.len() <= max && (printable_ascii(s) || !s.chars().any(is_unsafe))
 }
 
 /// [`clean`] for an optional field, with the default identifier bound.
@@ -77,6 +97,27 @@ pub fn field(s: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_ascii_agrees_with_a_byte_loop() {
+        let slow = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+        // Every byte value at every position of a 17-byte string, around printable neighbours.
+        for pos in 0..17 {
+            for v in 0u8..=0x7f {
+                let mut bytes = vec![b'a'; 17];
+                bytes[pos] = v;
+                let s = std::str::from_utf8(&bytes).unwrap();
+                assert_eq!(printable_ascii(s), slow(s), "{v:#x} at {pos}");
+            }
+            for c in ['é', '\u{202e}', '\u{7f}', '\u{80}', '\u{ff}'] {
+                let s: String = (0..17).map(|i| if i == pos { c } else { '~' }).collect();
+                assert_eq!(printable_ascii(&s), slow(&s), "{c:?} at {pos}");
+            }
+        }
+        for s in [" ", "~", "", " ~ ~ ~ ~ ~ ~ ~ ~", "\x1f~~~~~~~"] {
+            assert_eq!(printable_ascii(s), slow(s), "{s:?}");
+        }
+    }
 
     macro_rules! cleans {
         ($name:ident, $input:expr, $max:expr, $want:expr) => {

@@ -109,18 +109,16 @@ impl Session {
             source_identity: a.source_identity.clone(),
             account: a.target_account.clone(),
             task_policy: a.task_policy.clone(),
-            event_id: report.event_id.clone(),
+            event_id: owned(&report.event_id),
             issuer: Issuer {
-                arn: p.arn.clone(),
-                name: p
-                    .invoked_by
-                    .clone()
-                    .or_else(|| p.user_name.clone())
-                    .or_else(|| p.principal_id.clone()),
-                kind: p.kind.clone(),
+                arn: owned(&p.arn),
+                name: owned(&p.invoked_by)
+                    .or_else(|| owned(&p.user_name))
+                    .or_else(|| owned(&p.principal_id)),
+                kind: owned(&p.kind),
                 class: p.class,
-                account_id: p.account_id.clone(),
-                access_key_id: p.access_key_id.clone(),
+                account_id: owned(&p.account_id),
+                access_key_id: owned(&p.access_key_id),
             },
         })
     }
@@ -405,6 +403,10 @@ impl SessionTracker {
         }
         (origin, issued)
     }
+}
+
+fn owned(s: &Option<crate::model::Str>) -> Option<String> {
+    s.as_deref().map(str::to_owned)
 }
 
 #[cfg(test)]

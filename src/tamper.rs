@@ -370,18 +370,19 @@ fn drops_management_writes(params: &RawValue) -> bool {
     })
 }
 
-/// Severity of a matched row: critical; a change made by a CloudFormation stack update is
-/// medium (that is how the detector is deployed); a failed attempt one step lower.
+/// Severity of a matched row: critical; a change made by a CloudFormation stack update is low
+/// (that is how the detector is deployed and updated: below the default alert threshold, still
+/// in the replay output); a failed attempt one step lower.
 pub fn severity(entry: &TamperEntry, record: &Record) -> Severity {
     let by_stack = record.invoked_by() == Some(CLOUDFORMATION_INVOKER);
     let base = match entry.effect {
-        Effect::Changes if by_stack => Severity::Medium,
+        Effect::Changes if by_stack => Severity::Low,
         _ => Severity::Critical,
     };
     if record.failed() {
         match base {
             Severity::Critical => Severity::High,
-            _ => Severity::Low,
+            _ => Severity::Info,
         }
     } else {
         base
@@ -656,7 +657,7 @@ mod tests {
             sev(&rec(
                 r#","userIdentity":{"type":"AssumedRole","invokedBy":"cloudformation.amazonaws.com"}"#
             )),
-            Severity::Medium
+            Severity::Low
         );
         assert_eq!(sev(&rec(r#","errorCode":"AccessDenied""#)), Severity::High);
     }

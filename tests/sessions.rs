@@ -30,7 +30,7 @@ struct Origins(BTreeMap<String, Value>);
 
 impl Output for Origins {
     fn record(&mut self, r: &RecordReport) -> std::io::Result<()> {
-        let id = r.event_id.clone().unwrap();
+        let id = r.event_id.as_deref().unwrap().to_owned();
         let origin = serde_json::to_value(&r.origin).unwrap();
         let class = json!(r.principal.class.as_str());
         let rules: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
