@@ -65,7 +65,8 @@ export const ROOT_ONLY_TASK_PATTERN: events.EventPattern = {
  * names (DeleteFunction20150331, UpdateFunctionConfiguration20150331v2,
  * PutFunctionConcurrency20171031), so Lambda names are prefix-matched; the prefixes also match
  * DeleteFunctionConcurrency, DeleteFunctionEventInvokeConfig, DeleteFunctionUrlConfig and
- * DeleteFunctionCodeSigningConfig (https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html).
+ * DeleteFunctionCodeSigningConfig (https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html;
+ * prefix and $or: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
  */
 export const TAMPER_APIS: { eventSource: string; prefix: boolean; names: string[] }[] = [
   { eventSource: 'cloudtrail.amazonaws.com', prefix: false, names: ['StopLogging', 'DeleteTrail', 'UpdateTrail', 'PutEventSelectors'] },

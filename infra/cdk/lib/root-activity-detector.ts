@@ -439,9 +439,12 @@ export class RootActivityDetector extends Construct {
 
     // ------------------------------------------------------------ the trail topic subscription
     if (logArchive?.topicArn && this.logArchiveQueue) {
+      // CloudTrail notifies once per log file
+      // (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/getting_notifications_top_level.html).
       // Created by the queue owner: no confirmation; the topic's policy must allow this account
       // sns:Subscribe (https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html).
-      // Region: the topic's. Raw delivery: the queue holds CloudTrail's notification itself.
+      // Region: the topic's (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-subscription.html#cfn-sns-subscription-region).
+      // Raw delivery: the queue holds CloudTrail's notification itself.
       const allowTopic = this.logArchiveQueue.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'OnlyTheTrailTopicSends',
