@@ -16,7 +16,19 @@ INFRA_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_EC2_METADATA_
 	SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true
 
 INFRA_TEMPLATES := $(INFRA_DIR)/template.yaml $(INFRA_DIR)/forwarder.yaml
-INFRA_CDK_TEMPLATES := $(INFRA_CDK_OUT)/Rootwatch.template.json $(INFRA_CDK_OUT)/RootwatchForwarder.template.json
+INFRA_CDK_TEMPLATES := $(INFRA_CDK_OUT)/Rootwatch.template.json $(INFRA_CDK_OUT)/RootwatchForwarder.template.json \
+	$(INFRA_CDK_OUT)/RootwatchLogArchive.template.json
+
+# Example log-archive settings, for the checks only: the synth below adds the RootwatchLogArchive
+# stack with every option on, and the pattern test builds its S3 events for the same bucket and
+# prefix (it reads them from ROOTWATCH_EXAMPLE_LOG_BUCKET/_PREFIX).
+INFRA_EXAMPLE_LOG_BUCKET := example-org-trail-logs
+INFRA_EXAMPLE_LOG_PREFIX := AWSLogs/
+INFRA_EXAMPLE_LOG_ARCHIVE := -c logArchiveBucket=$(INFRA_EXAMPLE_LOG_BUCKET) -c logArchivePrefix=$(INFRA_EXAMPLE_LOG_PREFIX) \
+	-c logArchiveRegion=eu-west-1 -c logArchiveNotification=both \
+	-c logArchiveKeyArn=arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab \
+	-c cloudTrailTopicArn=arn:aws:sns:eu-west-1:444455556666:org-trail-notifications \
+	-c batchOperationsBucket=example-rootwatch-batch
 
 .PHONY: infra infra-tools infra-cfn-lint infra-sam-validate infra-checkov infra-cdk-synth infra-cdk-test infra-patterns
 
@@ -41,12 +53,14 @@ $(INFRA_CDK)/node_modules/.stamp: $(INFRA_CDK)/package.json $(INFRA_CDK)/package
 	cd $(INFRA_CDK) && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# CDK app: type check, then synth without building the function (bundling skipped). cdk-nag
-# AwsSolutions runs during synth; an unacknowledged finding fails it.
+# CDK app: type check, then synth without building the function (bundling skipped), with the
+# example log-archive settings. cdk-nag AwsSolutions runs during synth; an unacknowledged finding
+# fails it.
 infra-cdk-synth: $(INFRA_CDK)/node_modules/.stamp
 	cd $(INFRA_CDK) && npx tsc --noEmit -p .
 	rm -rf $(INFRA_CDK_OUT)
-	cd $(INFRA_CDK) && $(INFRA_ENV) ROOTWATCH_SKIP_BUNDLING=1 npx cdk synth --quiet --no-notices --no-version-reporting
+	cd $(INFRA_CDK) && $(INFRA_ENV) ROOTWATCH_SKIP_BUNDLING=1 npx cdk synth --quiet --no-notices --no-version-reporting \
+		$(INFRA_EXAMPLE_LOG_ARCHIVE)
 
 infra-cdk-test: $(INFRA_CDK)/node_modules/.stamp
 	cd $(INFRA_CDK) && $(INFRA_ENV) node --import tsx --test test/*.test.ts
@@ -66,6 +80,8 @@ infra-checkov: $(INFRA_CHECKOV_VENV)/.stamp infra-cdk-synth
 	$(INFRA_ENV) $(INFRA_CHECKOV_VENV)/bin/checkov --framework cloudformation --skip-download --compact --quiet \
 		$(foreach t,$(INFRA_TEMPLATES) $(INFRA_CDK_TEMPLATES),-f $(t))
 
-# The rule patterns of every template against every record in events/, on moto's EventBridge.
+# The rule patterns of every template against every record in events/ (and synthetic ones), on
+# moto's EventBridge; DETECTOR_RESOURCES against every resource of the stacks.
 infra-patterns: $(INFRA_VENV)/.stamp infra-cdk-synth
-	cd $(CURDIR) && $(INFRA_ENV) CDK_OUT=$(INFRA_CDK_OUT) $(INFRA_VENV)/bin/python -m pytest -q -p no:cacheprovider infra/tests
+	cd $(CURDIR) && $(INFRA_ENV) CDK_OUT=$(INFRA_CDK_OUT) ROOTWATCH_EXAMPLE_LOG_BUCKET=$(INFRA_EXAMPLE_LOG_BUCKET) \
+		ROOTWATCH_EXAMPLE_LOG_PREFIX=$(INFRA_EXAMPLE_LOG_PREFIX) $(INFRA_VENV)/bin/python -m pytest -q -p no:cacheprovider infra/tests

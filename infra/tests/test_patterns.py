@@ -1,19 +1,27 @@
 """The EventBridge rule patterns of every template reach the function with exactly the sample
 events they should.
 
-Patterns are read from the templates themselves: infra/template.yaml, infra/forwarder.yaml and
-the synthesised CDK templates in infra/cdk/cdk.out (run `cdk synth` first; `make infra` does).
+Patterns are read from the templates themselves, evaluated for a deployment (parameters,
+conditions and intrinsic functions resolved by cfn_eval): infra/template.yaml with its defaults,
+with the log-archive option, and with the log-archive path alone (CloudTrailRules=false);
+infra/forwarder.yaml; and the synthesised CDK templates in infra/cdk/cdk.out (run `cdk synth`
+first; `make infra` does, with the example log-archive settings below for RootwatchLogArchive).
+
 Events are every record under events/ (bare CloudTrail records, `{"Records": [...]}` log files,
-EventBridge envelopes, JSON Lines, gzip; `*.expected` skipped), walked at test time, plus a few
-synthetic records defined below for cases events/ does not hold.
+EventBridge envelopes, JSON Lines, gzip; `*.expected` skipped), walked at test time, plus
+synthetic records defined below for cases events/ does not hold: root-only tasks without a Root
+identity, detector-tamper calls (until events/detector-tamper/ holds samples; then both count),
+look-alikes that must not match, and S3 "Object Created" events for the log-archive rule.
 
 The pattern engine is moto's EventBridge, run as a server on a free 127.0.0.1 port. moto 5.2.5
 answers TestEventPattern with an empty body (its backend raises NotImplementedError), so each
 pattern becomes a rule on a bus with its own SQS queue as target, every event is sent with
-PutEvents, and a message in the queue means "matched" (moto's rule-matching engine). TestEventPattern
-is still asked for every event and pattern: once moto answers it, its answer must agree.
+PutEvents (ten at a time, each tagged in `resources` with its case number), and a message in a
+queue means "matched" (moto's rule-matching engine implements $or at any level, prefix, suffix,
+wildcard, anything-but, exists and equals-ignore-case, all of which the tests below exercise).
+TestEventPattern is probed once: once moto answers it, its answer must agree for every event.
 
-Expected: an event reaches the function iff
+Expected, for a CloudTrail event: it reaches the function iff
   - its userIdentity.type is "Root" (any CloudTrail detail-type: the function decides what is an
     alert; the rule keeps volume down), or
   - it is one of the six STS session APIs (AssumeRole, AssumeRoleWithSAML,
@@ -21,8 +29,14 @@ Expected: an event reaches the function iff
   - it is a root-only task that only root can cause, whatever identity is recorded (README catalog
     rows "any record (only root can cause it)": signin PasswordRecoveryRequested /
     PasswordRecoveryCompleted, billingconsole CloseAccount / SetIAMAccessPreference). Such
-    records may come without userIdentity.type; a third rule catches them.
-and no event matches two rules of one template (no duplicate deliveries).
+    records may come without userIdentity.type; a third rule catches them; or
+  - it is an API call of the detector-tamper list (TAMPER_APIS below: any resource, Lambda names
+    by prefix because CloudTrail records versioned names), by any identity but Root (Root
+    records take the first rule);
+for an S3 "Object Created" event (templates with the log-archive rule only): iff it is in the
+log-archive bucket and its key is a CloudTrail log file under the prefix (not a digest or
+Insights file). No CloudTrail event reaches the S3 rule, no S3 event a CloudTrail rule, and no
+event matches two rules of one template (no duplicate deliveries).
 """
 
 from __future__ import annotations
@@ -31,21 +45,32 @@ import copy
 import gzip
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import boto3
 import pytest
-import yaml
+
+from cfn_eval import Deployment, load_template
 
 INFRA = Path(__file__).resolve().parents[1]
 REPO = INFRA.parent
 EVENTS = REPO / "events"
 CDK_OUT = Path(os.environ.get("CDK_OUT", INFRA / "cdk" / "cdk.out"))
+
+# The example log-archive settings: infra/infra.mk synthesises RootwatchLogArchive with them, and
+# the SAM variants below use them too.
+LOG_BUCKET = os.environ.get("ROOTWATCH_EXAMPLE_LOG_BUCKET", "example-org-trail-logs")
+LOG_PREFIX = os.environ.get("ROOTWATCH_EXAMPLE_LOG_PREFIX", "AWSLogs/")
+LOG_KEY_ARN = "arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TRAIL_TOPIC_ARN = "arn:aws:sns:eu-west-1:444455556666:org-trail-notifications"
+BATCH_BUCKET = "example-rootwatch-batch"
 
 SESSION_APIS = {
     "AssumeRole",
@@ -62,58 +87,103 @@ INHERENT_ROOT_TASKS = {
     ("billingconsole.amazonaws.com", "CloseAccount"),
     ("billingconsole.amazonaws.com", "SetIAMAccessPreference"),
 }
+# Issue 7, rule detector-tamper: event source -> (prefix match?, event names).
+TAMPER_APIS = {
+    "cloudtrail.amazonaws.com": (False, ["StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"]),
+    "events.amazonaws.com": (
+        False,
+        ["DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets", "DeleteEventBus", "RemovePermission"],
+    ),
+    "lambda.amazonaws.com": (
+        True,
+        [
+            "DeleteFunction",
+            "PutFunctionConcurrency",
+            "DeleteEventSourceMapping",
+            "UpdateEventSourceMapping",
+            "UpdateFunctionConfiguration",
+            "UpdateFunctionCode",
+            "RemovePermission",
+        ],
+    ),
+    "sqs.amazonaws.com": (False, ["DeleteQueue", "SetQueueAttributes", "PurgeQueue", "RemovePermission"]),
+    "sns.amazonaws.com": (
+        False,
+        ["DeleteTopic", "Unsubscribe", "SetTopicAttributes", "SetSubscriptionAttributes", "RemovePermission"],
+    ),
+    "kms.amazonaws.com": (False, ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"]),
+    "dynamodb.amazonaws.com": (False, ["DeleteTable"]),
+    "iam.amazonaws.com": (
+        False,
+        ["DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "PutRolePolicy", "PutRolePermissionsBoundary", "UpdateAssumeRolePolicy"],
+    ),
+}
+# How CloudTrail records the Lambda API calls (versioned names).
+LAMBDA_RECORDED_NAMES = {
+    "DeleteFunction": "DeleteFunction20150331",
+    "PutFunctionConcurrency": "PutFunctionConcurrency20171031",
+    "DeleteEventSourceMapping": "DeleteEventSourceMapping20150331",
+    "UpdateEventSourceMapping": "UpdateEventSourceMapping20150331",
+    "UpdateFunctionConfiguration": "UpdateFunctionConfiguration20150331v2",
+    "UpdateFunctionCode": "UpdateFunctionCode20150331v2",
+    "RemovePermission": "RemovePermission20150331v2",
+}
 DETAIL_TYPE_BY_EVENT_TYPE = {
     "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
     "AwsConsoleAction": "AWS Console Action via CloudTrail",
     "AwsServiceEvent": "AWS Service Event via CloudTrail",
 }
+CLOUDTRAIL_STATE = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 REGION = "us-east-1"
 
 
 # ------------------------------------------------------------------------- templates
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that keeps CloudFormation short-form tags as {"Fn::X": value}."""
+LOG_ARCHIVE_PARAMS = {
+    "LogArchiveBucket": LOG_BUCKET,
+    "LogArchivePrefix": LOG_PREFIX,
+    "LogArchiveKeyArn": LOG_KEY_ARN,
+    "LogArchiveNotification": "both",
+    "CloudTrailTopicArn": TRAIL_TOPIC_ARN,
+    "BatchOperationsBucket": BATCH_BUCKET,
+}
+# name -> (template file, parameters, region)
+SAM_VARIANTS = {
+    "sam:template": ("template.yaml", {}, "us-east-1"),
+    "sam:template+log-archive": ("template.yaml", LOG_ARCHIVE_PARAMS, "us-east-1"),
+    "sam:log-archive-only": ("template.yaml", {**LOG_ARCHIVE_PARAMS, "CloudTrailRules": "false"}, "eu-west-1"),
+    "sam:forwarder": ("forwarder.yaml", {"CentralAccountId": "111122223333"}, "eu-west-1"),
+}
 
 
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+def cdk_templates() -> dict[str, Path]:
+    """Synthesised CDK templates; none when cdk.out is missing (test_every_template_... fails)."""
+    return {f"cdk:{p.name.removesuffix('.template.json')}": p for p in sorted(CDK_OUT.glob("*.template.json"))}
 
 
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
-def load_template(path: Path) -> dict:
-    text = path.read_text()
-    if path.suffix == ".json":
-        return json.loads(text)
-    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-
-
-def rule_patterns(template: dict) -> list[dict]:
-    """Every AWS::Events::Rule's EventPattern, with its bus (None = default bus) and state."""
-    out = []
-    for name, res in template.get("Resources", {}).items():
-        if res.get("Type") != "AWS::Events::Rule":
-            continue
-        props = res.get("Properties", {})
-        pattern = props.get("EventPattern")
-        if isinstance(pattern, str):
-            pattern = json.loads(pattern)
-        out.append(
-            {
-                "logical_id": name,
-                "pattern": pattern,
-                "bus": props.get("EventBusName"),
-                "state": props.get("State"),
-            }
-        )
+def deployments() -> dict[str, Deployment]:
+    out = {}
+    for name, (file, params, region) in SAM_VARIANTS.items():
+        out[name] = Deployment(load_template(INFRA / file), params, region=region)
+    for name, path in cdk_templates().items():
+        template = load_template(path)
+        params = {"CentralAccountId": "111122223333"} if "CentralAccountId" in template.get("Parameters", {}) else {}
+        out[name] = Deployment(template, params, region="eu-west-1" if "LogArchive" in name else REGION)
     return out
+
+
+DEPLOYMENTS = deployments()
+
+
+def is_s3_rule(rule: dict) -> bool:
+    return rule["pattern"].get("source") == ["aws.s3"]
+
+
+def cloudtrail_rules(d: Deployment) -> list[dict]:
+    return [r for r in d.rules() if not is_s3_rule(r)]
+
+
+def s3_rules(d: Deployment) -> list[dict]:
+    return [r for r in d.rules() if is_s3_rule(r)]
 
 
 def canonical(pattern: dict) -> str:
@@ -125,20 +195,6 @@ def canonical(pattern: dict) -> str:
         return v
 
     return json.dumps(norm(pattern), sort_keys=True)
-
-
-def cdk_templates() -> dict[str, Path]:
-    """Synthesised CDK templates; none when cdk.out is missing (test_every_template_... fails)."""
-    found = {}
-    for path in sorted(CDK_OUT.glob("*.template.json")):
-        found[f"cdk:{path.name.removesuffix('.template.json')}"] = path
-    return found
-
-
-def all_templates() -> dict[str, Path]:
-    templates = {"sam:template": INFRA / "template.yaml", "sam:forwarder": INFRA / "forwarder.yaml"}
-    templates.update(cdk_templates())
-    return templates
 
 
 # ------------------------------------------------------------------------- events
@@ -179,8 +235,8 @@ def read_items(path: Path) -> list[dict]:
 
 
 def envelope(item: dict) -> dict:
-    """An EventBridge event as CloudTrail would deliver it: envelopes as they are, bare records
-    wrapped (detail-type from eventType, source "aws." + the first label of eventSource)."""
+    """An EventBridge event as CloudTrail (or S3) would deliver it: envelopes as they are, bare
+    records wrapped (detail-type from eventType, source "aws." + the first label of eventSource)."""
     if "detail" in item and "detail-type" in item:
         return {"source": item.get("source"), "detail-type": item["detail-type"], "detail": item["detail"]}
     event_source = item.get("eventSource") or ""
@@ -189,10 +245,26 @@ def envelope(item: dict) -> dict:
         detail_type = "AWS Console Sign In via CloudTrail"
     else:
         detail_type = DETAIL_TYPE_BY_EVENT_TYPE.get(event_type, "AWS API Call via CloudTrail")
-    return {"source": "aws." + event_source.split(".")[0], "detail-type": detail_type, "detail": item}
+    return {"source": "aws." + str(event_source).split(".")[0], "detail-type": detail_type, "detail": item}
 
 
-def should_reach(detail: dict) -> bool:
+def is_s3_event(event: dict) -> bool:
+    """An S3 event notification on EventBridge (not a CloudTrail record of an S3 API call, which
+    has source aws.s3 too)."""
+    return event.get("source") == "aws.s3" and not str(event.get("detail-type", "")).endswith("via CloudTrail")
+
+
+def is_tamper(detail: dict) -> bool:
+    source, name = detail.get("eventSource"), detail.get("eventName")
+    if source not in TAMPER_APIS or not isinstance(name, str):
+        return False
+    prefix, names = TAMPER_APIS[source]
+    return any(name.startswith(n) for n in names) if prefix else name in names
+
+
+def should_reach(event: dict) -> bool:
+    """A CloudTrail event reaches the function (one of the four CloudTrail rules)."""
+    detail = event["detail"]
     identity = detail.get("userIdentity")
     identity_type = identity.get("type") if isinstance(identity, dict) else None
     source, name = detail.get("eventSource"), detail.get("eventName")
@@ -200,12 +272,156 @@ def should_reach(detail: dict) -> bool:
         identity_type == "Root"
         or (source == "sts.amazonaws.com" and name in SESSION_APIS)
         or (source, name) in INHERENT_ROOT_TASKS
+        or (event["detail-type"] == "AWS API Call via CloudTrail" and is_tamper(detail))
     )
+
+
+# CloudTrail log files: PREFIX[o-ID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_TIME_UNIQUE.json.gz
+# (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-find-log-files.html).
+LOG_FILE_KEY = re.compile(
+    r"(o-[a-z0-9]{10,32}/)?[0-9]{12}/CloudTrail/[a-z0-9-]+/[0-9]{4}/[0-9]{2}/[0-9]{2}/"
+    r"[0-9]{12}_CloudTrail_[a-z0-9-]+_[0-9]{8}T[0-9]{4}Z_[A-Za-z0-9]+\.json\.gz"
+)
+# Keys the rule's wildcard lets through although they are not log files: the function skips
+# non-log keys itself (the rule only keeps the volume down).
+LOOSER_THAN_THE_FORMAT = {"synthetic/s3/odd-name-under-cloudtrail"}
+
+
+def s3_should_reach(event: dict, name: str) -> bool:
+    """An S3 event reaches the log-archive rule (of a template created with LOG_BUCKET/LOG_PREFIX)."""
+    detail = event["detail"]
+    if event["detail-type"] != "Object Created" or detail.get("bucket", {}).get("name") != LOG_BUCKET:
+        return False
+    key = detail.get("object", {}).get("key", "")
+    if name in LOOSER_THAN_THE_FORMAT:
+        return True
+    return key.startswith(LOG_PREFIX) and LOG_FILE_KEY.fullmatch(key[len(LOG_PREFIX) :]) is not None
+
+
+def tamper_record(source: str, recorded_name: str, identity: dict | None, **extra) -> dict:
+    """A bare CloudTrail management-event record of a call to source."""
+    record = {
+        "eventVersion": "1.10",
+        "eventTime": "2026-11-23T12:00:00Z",
+        "eventSource": source,
+        "eventName": recorded_name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-cli/2.22.10",
+        "requestParameters": {"name": "rootwatch-LocalRootActivityRule-1A2B3C4D5E6F"},
+        "responseElements": None,
+        "eventID": str(uuid.uuid5(uuid.NAMESPACE_URL, json.dumps([source, recorded_name, identity]))),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": "111122223333",
+        "eventCategory": "Management",
+        **extra,
+    }
+    if identity is not None:
+        record["userIdentity"] = identity
+    return record
+
+
+ROLE_SESSION = {
+    "type": "AssumedRole",
+    "principalId": "AROAEXAMPLEROLEID:mallory",
+    "arn": "arn:aws:sts::111122223333:assumed-role/Admin/mallory",
+    "accountId": "111122223333",
+}
+ROOT = {"type": "Root", "principalId": "111122223333", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"}
+
+
+def synthetic_tamper_cases() -> list[tuple[str, dict]]:
+    """Every call of the tamper list by a role session (Lambda with its recorded, versioned name),
+    the same by Root and without a userIdentity.type, and look-alikes that must not match."""
+    cases = []
+    for source, (_, names) in TAMPER_APIS.items():
+        for n in names:
+            recorded = LAMBDA_RECORDED_NAMES[n] if source == "lambda.amazonaws.com" else n
+            cases.append((f"synthetic/tamper/{source.split('.')[0]}-{recorded}", tamper_record(source, recorded, ROLE_SESSION)))
+    cases += [
+        # Root's DeleteTrail takes the root rule only (no duplicate).
+        ("synthetic/tamper/root-DeleteTrail", tamper_record("cloudtrail.amazonaws.com", "DeleteTrail", ROOT)),
+        # No userIdentity.type, or no userIdentity at all: still tampering.
+        ("synthetic/tamper/no-type-StopLogging", tamper_record("cloudtrail.amazonaws.com", "StopLogging", {"principalId": "x"})),
+        ("synthetic/tamper/no-identity-DeleteQueue", tamper_record("sqs.amazonaws.com", "DeleteQueue", None)),
+        # An AWS service acting (e.g. CloudFormation deleting a stack) is reported too.
+        (
+            "synthetic/tamper/service-DeleteTable",
+            tamper_record("dynamodb.amazonaws.com", "DeleteTable", {"type": "AWSService", "invokedBy": "cloudformation.amazonaws.com"}),
+        ),
+        # The unversioned Lambda spelling matches too (prefix).
+        ("synthetic/tamper/lambda-DeleteFunction-unversioned", tamper_record("lambda.amazonaws.com", "DeleteFunction", ROLE_SESSION)),
+        # Look-alikes: a name of the list under another source (no cross product), and reads or
+        # creations of the same resources.
+        ("synthetic/not-tamper/sqs-DeleteTable", tamper_record("sqs.amazonaws.com", "DeleteTable", ROLE_SESSION)),
+        ("synthetic/not-tamper/iam-DeleteQueue", tamper_record("iam.amazonaws.com", "DeleteQueue", ROLE_SESSION)),
+        ("synthetic/not-tamper/events-DescribeRule", tamper_record("events.amazonaws.com", "DescribeRule", ROLE_SESSION)),
+        ("synthetic/not-tamper/lambda-GetFunction", tamper_record("lambda.amazonaws.com", "GetFunction20150331v2", ROLE_SESSION)),
+        ("synthetic/not-tamper/lambda-CreateFunction", tamper_record("lambda.amazonaws.com", "CreateFunction20150331", ROLE_SESSION)),
+        ("synthetic/not-tamper/cloudtrail-StartLogging", tamper_record("cloudtrail.amazonaws.com", "StartLogging", ROLE_SESSION)),
+        ("synthetic/not-tamper/kms-EnableKey", tamper_record("kms.amazonaws.com", "EnableKey", ROLE_SESSION)),
+        ("synthetic/not-tamper/iam-CreateRole", tamper_record("iam.amazonaws.com", "CreateRole", ROLE_SESSION)),
+        ("synthetic/not-tamper/sns-Subscribe", tamper_record("sns.amazonaws.com", "Subscribe", ROLE_SESSION)),
+        ("synthetic/not-tamper/s3-DeleteBucket", tamper_record("s3.amazonaws.com", "DeleteBucket", ROLE_SESSION)),
+        ("synthetic/not-tamper/dynamodb-DeleteBackup", tamper_record("dynamodb.amazonaws.com", "DeleteBackup", ROLE_SESSION)),
+    ]
+    return cases
+
+
+def s3_event(key: str, bucket: str = LOG_BUCKET, detail_type: str = "Object Created") -> dict:
+    """An S3 event on EventBridge (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html)."""
+    return {
+        "source": "aws.s3",
+        "detail-type": detail_type,
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": 4096, "etag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0062E99A88DC407460"},
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "cloudtrail.amazonaws.com",
+            "reason": "PutObject",
+        },
+    }
+
+
+def synthetic_s3_cases() -> list[tuple[str, dict]]:
+    org = f"{LOG_PREFIX}o-a1b2c3d4e5/111122223333"
+    log = "CloudTrail/eu-west-1/2026/11/23/111122223333_CloudTrail_eu-west-1_20261123T1205Z_Ab12Cd34Ef56Gh78.json.gz"
+    return [
+        ("synthetic/s3/org-trail-log-file", s3_event(f"{org}/{log}")),
+        ("synthetic/s3/account-trail-log-file", s3_event(f"{LOG_PREFIX}111122223333/{log}")),
+        (
+            "synthetic/s3/org-trail-log-file-us-east-1",
+            s3_event(f"{org}/CloudTrail/us-east-1/2026/11/23/111122223333_CloudTrail_us-east-1_20261123T1210Z_Zz99Yy88Xx77Ww66.json.gz"),
+        ),
+        # Not log files: digest (also .json.gz), Insights, an uncompressed copy, other folders.
+        (
+            "synthetic/s3/digest-file",
+            s3_event(
+                f"{org}/CloudTrail-Digest/eu-west-1/2026/11/23/"
+                "111122223333_CloudTrail-Digest_eu-west-1_org-trail_eu-west-1_20261123T120513Z.json.gz"
+            ),
+        ),
+        (
+            "synthetic/s3/insights-file",
+            s3_event(f"{org}/CloudTrail-Insight/eu-west-1/2026/11/23/111122223333_CloudTrail-Insight_eu-west-1_20261123T1205Z_Ab12.json.gz"),
+        ),
+        ("synthetic/s3/uncompressed-copy", s3_event(f"{org}/{log}".removesuffix(".gz"))),
+        ("synthetic/s3/config-history", s3_event(f"{org}/Config/eu-west-1/2026/11/23/ConfigHistory/x.json.gz")),
+        # Another prefix, another bucket, another event type.
+        ("synthetic/s3/outside-the-prefix", s3_event(f"backup/{org}/{log}")),
+        ("synthetic/s3/other-bucket", s3_event(f"{org}/{log}", bucket="another-bucket")),
+        ("synthetic/s3/object-deleted", s3_event(f"{org}/{log}", detail_type="Object Deleted")),
+        # The wildcard is looser than the file-name format: the function skips such keys.
+        ("synthetic/s3/odd-name-under-cloudtrail", s3_event(f"{org}/CloudTrail/notes.json.gz")),
+    ]
 
 
 def synthetic_cases() -> list[tuple[str, dict]]:
     """Records events/ lacks: root-only tasks recorded without userIdentity.type (must reach the
-    function) and look-alikes that must not."""
+    function) and look-alikes that must not; detector-tamper calls; S3 events."""
     close = read_items(EVENTS / "root-only-task" / "close-account.json")[0]
     recovery = read_items(EVENTS / "root-only-task" / "root-password-recovery.json")[0]
     cases = []
@@ -239,6 +455,9 @@ def synthetic_cases() -> list[tuple[str, dict]]:
     ev["detail"]["eventName"] = "DecodeAuthorizationMessage"
     ev["detail"]["userIdentity"] = {"type": "IAMUser"}
     cases.append(("synthetic/sts-decode-authorization-message", ev))
+
+    cases += [(name, envelope(rec)) for name, rec in synthetic_tamper_cases()]
+    cases += synthetic_s3_cases()
     return cases
 
 
@@ -250,7 +469,16 @@ def all_cases() -> list[tuple[str, dict]]:
             cases.append((f"{rel}#{i}", envelope(item)))
     assert len(cases) >= 50, f"only {len(cases)} sample records under {EVENTS}"
     cases += [(name, envelope(ev)) for name, ev in synthetic_cases()]
+    names = [n for n, _ in cases]
+    assert len(names) == len(set(names)), "case names must be unique"
     return cases
+
+
+def expected_rule_kind(name: str, event: dict, d: Deployment) -> str | None:
+    """'cloudtrail', 's3' or None: which kind of rule of deployment d the event must match."""
+    if is_s3_event(event):
+        return "s3" if s3_rules(d) and s3_should_reach(event, name) else None
+    return "cloudtrail" if cloudtrail_rules(d) and should_reach(event) else None
 
 
 # ------------------------------------------------------------------------- moto server
@@ -306,6 +534,7 @@ class Matcher:
     """One bus per pattern set; one rule and one SQS queue per pattern."""
 
     count = 0
+    test_event_pattern_works: bool | None = None
 
     def __init__(self, url: str, patterns: list[dict]):
         Matcher.count += 1
@@ -326,6 +555,8 @@ class Matcher:
             arn = self.sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             self.events.put_targets(Rule=name, EventBusName=self.bus, Targets=[{"Id": "q", "Arn": arn}])
             self.queues.append((p, q))
+        if Matcher.test_event_pattern_works is None:
+            Matcher.test_event_pattern_works = self.test_event_pattern({"source": ["x"]}, {"source": "x", "detail-type": "t", "detail": {}}) is not None
 
     def test_event_pattern(self, pattern: dict, event: dict) -> bool | None:
         """EventBridge's TestEventPattern; None while moto answers it with an empty body."""
@@ -340,34 +571,43 @@ class Matcher:
         r = self.events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(full))
         return r.get("Result")
 
-    def matches(self, event: dict) -> list[dict]:
-        """The patterns that matched, each checked to deliver the event once and unchanged.
-        Where moto implements TestEventPattern, its answer must agree."""
-        r = self.events.put_events(
-            Entries=[
+    def match_all(self, cases: list[tuple[str, dict]]) -> dict[str, list[dict]]:
+        """Case name -> the patterns that matched it, each checked to deliver the event once and
+        unchanged. Events go ten to a PutEvents call, tagged in `resources` with their index."""
+        for start in range(0, len(cases), 10):
+            entries = [
                 {
                     "EventBusName": self.bus,
                     "Source": event["source"],
                     "DetailType": event["detail-type"],
                     "Detail": json.dumps(event["detail"]),
+                    "Resources": [f"urn:rootwatch-test:case:{start + i}"],
                 }
+                for i, (_, event) in enumerate(cases[start : start + 10])
             ]
-        )
-        assert r["FailedEntryCount"] == 0, r
-        matched = []
+            r = self.events.put_events(Entries=entries)
+            assert r["FailedEntryCount"] == 0, r
+        matched: dict[str, list[dict]] = {name: [] for name, _ in cases}
         for p, q in self.queues:
-            msgs = self.sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-            for m in msgs:
-                self.sqs.delete_message(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
-            if msgs:
-                assert len(msgs) == 1, f"{len(msgs)} deliveries from one rule"
-                body = json.loads(msgs[0]["Body"])
-                assert body["detail"] == event["detail"] and body["detail-type"] == event["detail-type"]
-                matched.append(p)
-        for p, _ in self.queues:
-            answer = self.test_event_pattern(p["pattern"], event)
-            if answer is not None:
-                assert answer == (p in matched), f"TestEventPattern says {answer} for {p['logical_id']}"
+            seen: set[int] = set()
+            while True:
+                msgs = self.sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+                if not msgs:
+                    break
+                for m in msgs:
+                    self.sqs.delete_message(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
+                    body = json.loads(m["Body"])
+                    index = int(body["resources"][0].rsplit(":", 1)[1])
+                    assert index not in seen, f"{cases[index][0]}: two deliveries from {p['logical_id']}"
+                    seen.add(index)
+                    name, event = cases[index]
+                    assert body["detail"] == event["detail"] and body["detail-type"] == event["detail-type"], name
+                    matched[name].append(p)
+        if Matcher.test_event_pattern_works:
+            for name, event in cases:
+                for p, _ in self.queues:
+                    answer = self.test_event_pattern(p["pattern"], event)
+                    assert answer == (p in matched[name]), f"{name}: TestEventPattern says {answer} for {p['logical_id']}"
         return matched
 
 
@@ -381,105 +621,195 @@ def distinct(patterns: list[dict]) -> list[dict]:
     return out
 
 
-@pytest.fixture(scope="session")
-def matchers(moto):
-    cache: dict[str, Matcher] = {}
+CASES = all_cases()
+DEPLOYMENT_NAMES = list(DEPLOYMENTS)
 
-    def get(name: str) -> Matcher:
+
+@pytest.fixture(scope="session")
+def matches(moto):
+    """Deployment name -> case name -> matched patterns (each deployment's distinct patterns)."""
+    cache: dict[str, dict[str, list[dict]]] = {}
+
+    def get(name: str) -> dict[str, list[dict]]:
         if name not in cache:
-            cache[name] = Matcher(moto, distinct(rule_patterns(load_template(all_templates()[name]))))
+            cache[name] = Matcher(moto, distinct(DEPLOYMENTS[name].rules())).match_all(CASES)
         return cache[name]
 
     return get
 
 
-def mismatches(matcher: Matcher, cases) -> list[str]:
-    bad = []
-    for name, event in cases:
-        got = bool(matcher.matches(event))
-        if got != should_reach(event["detail"]):
-            bad.append(name)
-    return bad
+def mismatches(url: str, patterns: list[dict], cases, kind: str = "cloudtrail") -> list[str]:
+    matched = Matcher(url, patterns).match_all(cases)
+    if kind == "s3":
+        return [n for n, e in cases if is_s3_event(e) and bool(matched[n]) != s3_should_reach(e, n)]
+    return [n for n, e in cases if not is_s3_event(e) and bool(matched[n]) != should_reach(e)]
 
 
 # ------------------------------------------------------------------------- tests
-CASES = all_cases()
-TEMPLATE_NAMES = list(all_templates())
-
-
-def test_every_template_has_the_same_three_patterns():
-    templates = all_templates()
-    assert {"sam:template", "sam:forwarder"} <= set(templates)
-    assert any(n.startswith("cdk:") for n in templates), f"no CDK template in {CDK_OUT}: run `npx cdk synth` in infra/cdk (make infra does)"
+def test_every_template_has_the_same_four_cloudtrail_patterns():
+    assert {"sam:template", "sam:forwarder"} <= set(DEPLOYMENTS)
+    assert {"cdk:Rootwatch", "cdk:RootwatchForwarder", "cdk:RootwatchLogArchive"} <= set(DEPLOYMENTS), (
+        f"CDK templates missing in {CDK_OUT}: run `make infra-cdk-synth` (cdk synth with the example log-archive context)"
+    )
     reference = None
-    for name, path in templates.items():
-        rules = rule_patterns(load_template(path))
-        assert rules, f"{name}: no AWS::Events::Rule"
+    for name, d in DEPLOYMENTS.items():
+        rules = cloudtrail_rules(d)
+        if name in ("sam:log-archive-only", "cdk:RootwatchLogArchive"):
+            assert rules == [], f"{name}: CloudTrail rules in the log-archive-only stack"
+            continue
         keys = {canonical(r["pattern"]) for r in rules}
-        assert len(keys) == 3, f"{name}: {len(keys)} distinct patterns, expected 3"
+        assert len(keys) == 4, f"{name}: {len(keys)} distinct patterns, expected 4"
         reference = reference or keys
         assert keys == reference, f"{name}: patterns differ from the SAM template's"
         for r in rules:
-            assert r["state"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", f"{name}/{r['logical_id']}"
+            assert r["state"] == CLOUDTRAIL_STATE, f"{name}/{r['logical_id']}"
 
 
 def test_main_templates_watch_the_default_and_the_central_bus():
-    for name, path in all_templates().items():
-        rules = rule_patterns(load_template(path))
-        if len(rules) == 3:  # a forwarder: default bus only
-            assert all(r["bus"] is None for r in rules), name
+    for name, d in DEPLOYMENTS.items():
+        rules = cloudtrail_rules(d)
+        if not rules:
             continue
-        assert len(rules) == 6, f"{name}: {len(rules)} rules"
+        if "forwarder" in name.lower():  # default bus only
+            assert len(rules) == 4 and all(r["bus"] is None for r in rules), name
+            continue
+        assert len(rules) == 8, f"{name}: {len(rules)} rules"
         for key in {canonical(r["pattern"]) for r in rules}:
             buses = [r["bus"] for r in rules if canonical(r["pattern"]) == key]
-            assert None in buses and len(buses) == 2, f"{name}: pattern not on both buses: {buses}"
+            assert None in buses and len(buses) == 2 and buses[0] != buses[1], f"{name}: pattern not on both buses: {buses}"
 
 
-@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+def test_log_archive_rule_only_with_the_option_and_the_same_everywhere():
+    expected = {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [LOG_BUCKET]}, "object": {"key": [{"wildcard": f"{LOG_PREFIX}*/CloudTrail/*.json.gz"}]}},
+    }
+    with_option = ("sam:template+log-archive", "sam:log-archive-only", "cdk:RootwatchLogArchive")
+    for name, d in DEPLOYMENTS.items():
+        rules = s3_rules(d)
+        if name not in with_option:
+            assert rules == [], name
+            continue
+        assert len(rules) == 1, f"{name}: {len(rules)} S3 rules"
+        (rule,) = rules
+        assert canonical(rule["pattern"]) == canonical(expected), f"{name}: {rule['pattern']}"
+        assert rule["bus"] is None and rule["state"] in (None, "ENABLED"), name
+    # sns only: no rule (the trail topic feeds the queue).
+    d = Deployment(load_template(INFRA / "template.yaml"), {**LOG_ARCHIVE_PARAMS, "LogArchiveNotification": "sns"})
+    assert s3_rules(d) == []
+
+
+def test_patterns_fit_eventbridge_quota():
+    """2,048 characters per pattern (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html)."""
+    for name, d in DEPLOYMENTS.items():
+        for r in d.rules():
+            size = len(json.dumps(r["pattern"]))
+            assert size <= 2048, f"{name}/{r['logical_id']}: {size} characters"
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENT_NAMES)
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_pattern_reaches_function_iff_expected(matchers, template, case):
+def test_pattern_reaches_function_iff_expected(matches, deployment, case):
     name, event = case
-    matched = matchers(template).matches(event)
-    expected = should_reach(event["detail"])
+    d = DEPLOYMENTS[deployment]
+    matched = matches(deployment)[name]
+    kind = expected_rule_kind(name, event, d)
     assert len(matched) <= 1, f"{name} matches {len(matched)} rules: duplicate delivery"
-    assert bool(matched) == expected, (
-        f"{name} ({event['detail-type']}, {event['detail'].get('eventName')}): "
-        f"{'matched' if matched else 'not matched'}, expected {'match' if expected else 'no match'}"
+    got = None if not matched else ("s3" if is_s3_rule(matched[0]) else "cloudtrail")
+    assert got == kind, (
+        f"{name} ({event['detail-type']}, {event['detail'].get('eventName') or event['detail'].get('object', {}).get('key')}): "
+        f"matched {got or 'no'} rule, expected {kind or 'none'}"
     )
 
 
 def test_counts_of_cases():
-    reach = [n for n, e in CASES if should_reach(e["detail"])]
-    skip = [n for n, e in CASES if not should_reach(e["detail"])]
-    print(f"\npattern cases: {len(CASES)} ({len(reach)} should reach the function, {len(skip)} should not)")
-    assert len(reach) >= 30 and len(skip) >= 20
+    ct = [(n, e) for n, e in CASES if not is_s3_event(e)]
+    reach = [n for n, e in ct if should_reach(e)]
+    tamper = [n for n, e in ct if should_reach(e) and is_tamper(e["detail"])]
+    s3 = [n for n, e in CASES if is_s3_event(e)]
+    s3_reach = [n for n, e in CASES if is_s3_event(e) and s3_should_reach(e, n)]
+    print(
+        f"\npattern cases: {len(CASES)}: {len(ct)} CloudTrail ({len(reach)} should reach the function, {len(tamper)} of them"
+        f" tamper calls; {len(ct) - len(reach)} should not), {len(s3)} S3 ({len(s3_reach)} log files)"
+    )
+    assert len(reach) >= 30 and len(ct) - len(reach) >= 20
+    assert len(tamper) >= 40 and len(s3_reach) >= 3 and len(s3) - len(s3_reach) >= 6
 
 
 def test_a_wrong_pattern_fails(moto):
-    """The harness can fail: a lowercase 'root' misses every root record, and a root rule that
-    knows only one sign-in spelling misses the root sign-in recorded with the other."""
-    good = distinct(rule_patterns(load_template(INFRA / "template.yaml")))
+    """The harness can fail: a lowercase 'root' misses every root record, a root rule that knows
+    only one sign-in spelling misses the root sign-in recorded with the other, exact Lambda names
+    miss the versioned ones CloudTrail records, a tamper rule without the Root exclusion delivers
+    root tampering twice, and a suffix-only or prefix-only S3 rule lets digest and Insights files
+    through."""
+    d = DEPLOYMENTS["sam:template+log-archive"]
+    good = distinct(d.rules())
     root_rule = next(p for p in good if "userIdentity" in p["pattern"].get("detail", {}) and "source" not in p["pattern"])
+    tamper_rule = next(p for p in good if "$or" in p["pattern"].get("detail", {}) and "eventName" not in p["pattern"]["detail"])
+    s3_rule = next(p for p in good if is_s3_rule(p))
 
-    lowercase = copy.deepcopy(good)
-    for p in lowercase:
-        if p["pattern"] == root_rule["pattern"]:
-            p["pattern"]["detail"]["userIdentity"]["type"] = ["root"]
-    bad = mismatches(Matcher(moto, lowercase), CASES)
-    assert len(bad) >= 20, bad
+    def variant(rule, change):
+        out = copy.deepcopy(good)
+        for p in out:
+            if p["pattern"] == rule["pattern"]:
+                change(p["pattern"])
+        return out
 
-    one_spelling = copy.deepcopy(good)
-    for p in one_spelling:
-        if p["pattern"] == root_rule["pattern"]:
-            p["pattern"]["detail-type"] = [t for t in p["pattern"]["detail-type"] if t != "AWS Console Signin via CloudTrail"]
-    bad = mismatches(Matcher(moto, one_spelling), CASES)
-    assert bad == ["rules/root-console-login-mfa.json#0"], bad
+    def lowercase(p):
+        p["detail"]["userIdentity"]["type"] = ["root"]
+
+    assert len(mismatches(moto, variant(root_rule, lowercase), CASES)) >= 20
+
+    def one_spelling(p):
+        p["detail-type"] = [t for t in p["detail-type"] if t != "AWS Console Signin via CloudTrail"]
+
+    assert mismatches(moto, variant(root_rule, one_spelling), CASES) == ["rules/root-console-login-mfa.json#0"]
+
+    def exact_lambda_names(p):
+        for branch in p["detail"]["$or"]:
+            if branch["eventSource"] == ["lambda.amazonaws.com"]:
+                branch["eventName"] = [x["prefix"] for x in branch["eventName"]]
+
+    bad = mismatches(moto, variant(tamper_rule, exact_lambda_names), CASES)
+    versioned = [
+        n
+        for n, e in CASES
+        if not is_s3_event(e)
+        and e["detail"].get("eventSource") == "lambda.amazonaws.com"
+        and e["detail"].get("eventName") not in TAMPER_APIS["lambda.amazonaws.com"][1]
+        and is_tamper(e["detail"])
+        and should_reach(e)
+        and (e["detail"].get("userIdentity") or {}).get("type") != "Root"
+    ]
+    assert set(f"synthetic/tamper/lambda-{v}" for v in LAMBDA_RECORDED_NAMES.values()) <= set(versioned)
+    assert sorted(bad) == sorted(versioned), bad
+
+    def without_root_exclusion(p):
+        del p["detail"]["userIdentity"]
+
+    matched = Matcher(moto, variant(tamper_rule, without_root_exclusion)).match_all(CASES)
+    assert len(matched["synthetic/tamper/root-DeleteTrail"]) == 2
+
+    def suffix_only(p):
+        p["detail"]["object"]["key"] = [{"suffix": ".json.gz"}]
+
+    bad = mismatches(moto, variant(s3_rule, suffix_only), CASES, kind="s3")
+    not_logs = ["synthetic/s3/config-history", "synthetic/s3/digest-file", "synthetic/s3/insights-file"]
+    assert sorted(bad) == sorted(not_logs + ["synthetic/s3/outside-the-prefix"]), bad
+
+    def prefix_only(p):
+        p["detail"]["object"]["key"] = [{"prefix": LOG_PREFIX}]
+
+    bad = mismatches(moto, variant(s3_rule, prefix_only), CASES, kind="s3")
+    assert sorted(bad) == sorted(not_logs + ["synthetic/s3/uncompressed-copy"]), bad
 
     # And the right patterns have no mismatch at all, through the same helper.
-    assert mismatches(Matcher(moto, good), CASES) == []
+    assert mismatches(moto, good, CASES) == []
+    assert mismatches(moto, good, CASES, kind="s3") == []
 
 
-def test_readme_test_event_reaches_the_function(matchers):
+def test_readme_test_event_reaches_the_function(moto):
     """infra/test-event.json (README "Send a test event") matches a rule of every main template.
     Its source is not aws.* (PutEvents refuses those), so only the root-activity rule, which
     does not constrain source, takes it."""
@@ -489,7 +819,6 @@ def test_readme_test_event_reaches_the_function(matchers):
     detail = json.loads(entries[0]["Detail"])
     assert detail["eventID"] == "TEST-EVENT-ID" and detail["userIdentity"]["type"] == "Root"
     event = {"source": entries[0]["Source"], "detail-type": entries[0]["DetailType"], "detail": detail}
-    mains = [n for n in TEMPLATE_NAMES if n in ("sam:template", "cdk:Rootwatch")]
-    assert len(mains) == 2, mains
-    for name in mains:
-        assert len(matchers(name).matches(event)) == 1, name
+    for name in ("sam:template", "cdk:Rootwatch"):
+        matched = Matcher(moto, distinct(DEPLOYMENTS[name].rules())).match_all([("test-event", event)])
+        assert len(matched["test-event"]) == 1, name

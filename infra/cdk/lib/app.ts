@@ -27,6 +27,7 @@ export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
     sessionTracking: flag(ctx('sessionTracking'), true),
     watchedRoles: list(ctx('watchedRoles')),
     trustedAccounts: list(ctx('trustedAccounts')),
+    extraDetectorResources: list(ctx('extraDetectorResources')),
     organizationId: ctx('organizationId') || undefined,
     centralBusName: ctx('centralBusName') ?? 'rootwatch',
     invocationMode: ctx('invocationMode') ?? 'queue',
@@ -36,12 +37,47 @@ export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
   };
 }
 
-/** The two stacks: Rootwatch (main, us-east-1) and RootwatchForwarder (any other region/account). */
-export function buildApp(app: App): { main: RootwatchStack; forwarder: ForwarderStack } {
+/**
+ * The log-archive path alone (cloudTrailRules false), from the context keys logArchiveBucket,
+ * logArchivePrefix, logArchiveKeyArn, logArchiveNotification, cloudTrailTopicArn,
+ * logArchiveConcurrency and batchOperationsBucket, plus the detection settings above. Undefined
+ * without logArchiveBucket.
+ */
+export function logArchivePropsFromContext(app: App): RootActivityDetectorProps | undefined {
+  const ctx = (key: string) => app.node.tryGetContext(key);
+  const bucket = ctx('logArchiveBucket');
+  if (!bucket) return undefined;
+  return {
+    ...detectorPropsFromContext(app),
+    cloudTrailRules: false,
+    organizationId: undefined,
+    logArchiveBucket: String(bucket),
+    logArchivePrefix: ctx('logArchivePrefix') ?? 'AWSLogs/',
+    logArchiveKeyArn: ctx('logArchiveKeyArn') || undefined,
+    logArchiveNotification: ctx('logArchiveNotification') ?? 'eventbridge',
+    cloudTrailTopicArn: ctx('cloudTrailTopicArn') || undefined,
+    logArchiveConcurrency: ctx('logArchiveConcurrency') !== undefined ? Number(ctx('logArchiveConcurrency')) : 10,
+    batchOperationsBucket: ctx('batchOperationsBucket') || undefined,
+  };
+}
+
+/**
+ * The stacks: Rootwatch (main, us-east-1), RootwatchForwarder (any other region/account) and,
+ * when the context names a logArchiveBucket, RootwatchLogArchive (the log-archive path alone, in
+ * the region of the context key logArchiveRegion, else the CLI's default region).
+ */
+export function buildApp(app: App): { main: RootwatchStack; forwarder: ForwarderStack; logArchive?: RootwatchStack } {
   const main = new RootwatchStack(app, 'Rootwatch', {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: 'us-east-1' },
     detector: detectorPropsFromContext(app),
   });
   const forwarder = new ForwarderStack(app, 'RootwatchForwarder');
-  return { main, forwarder };
+  const logArchiveProps = logArchivePropsFromContext(app);
+  const logArchive = logArchiveProps
+    ? new RootwatchStack(app, 'RootwatchLogArchive', {
+        env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: app.node.tryGetContext('logArchiveRegion') || process.env.CDK_DEFAULT_REGION },
+        detector: logArchiveProps,
+      })
+    : undefined;
+  return { main, forwarder, logArchive };
 }

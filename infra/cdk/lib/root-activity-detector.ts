@@ -14,7 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { receiveReadOnlyManagementEvents, WATCH_PATTERNS } from './patterns';
+import { logArchivePattern, receiveReadOnlyManagementEvents, WATCH_PATTERNS } from './patterns';
 
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
@@ -33,25 +33,64 @@ export interface RootActivityDetectorProps {
   readonly watchedRoles?: string[];
   /** TRUSTED_ACCOUNTS: 12-digit account ids. @default none */
   readonly trustedAccounts?: string[];
+  /** Identifiers added to DETECTOR_RESOURCES (`*` wildcard), e.g. forwarder resource names. @default none */
+  readonly extraDetectorResources?: string[];
+  /**
+   * The event path: EventBridge rules for CloudTrail management events, the central bus, the
+   * buffer queue and the event function. false deploys the log-archive path alone (needs
+   * logArchiveBucket; any region). @default true
+   */
+  readonly cloudTrailRules?: boolean;
   /** Organization (o-...) whose accounts may put events on the central bus. @default none */
   readonly organizationId?: string;
   /** Name of the central event bus forwarders send to. @default 'rootwatch' */
   readonly centralBusName?: string;
+  /**
+   * The log-archive path: the S3 bucket the (organisation) trail writes its log files to. The
+   * bucket is not changed; for logArchiveNotification 'eventbridge' or 'both' it must be in this
+   * stack's account and region with "Send notifications to Amazon EventBridge" on. @default none
+   */
+  readonly logArchiveBucket?: string;
+  /** Key prefix of the log files, up to and including AWSLogs/. @default 'AWSLogs/' */
+  readonly logArchivePrefix?: string;
+  /** ARN of the KMS key of SSE-KMS log files. @default none (SSE-S3) */
+  readonly logArchiveKeyArn?: string;
+  /**
+   * How the log-archive queue learns of new log files: S3 Object Created events on this
+   * account's default bus, the trail's SNS topic (cloudTrailTopicArn), or both. @default 'eventbridge'
+   */
+  readonly logArchiveNotification?: 'eventbridge' | 'sns' | 'both';
+  /** The trail's SNS topic (any account or region); its policy must let this account subscribe. @default none */
+  readonly cloudTrailTopicArn?: string;
+  /** Reserved concurrency of the log-archive function, also its mapping's maximum concurrency. @default 10 */
+  readonly logArchiveConcurrency?: number;
+  /** Bucket for S3 Batch Operations manifests and reports (under rootwatch-batch/): creates the job role. @default none */
+  readonly batchOperationsBucket?: string;
   /** 'queue': rules -> SQS buffer -> function; 'direct': rules invoke the function. @default 'queue' */
   readonly invocationMode?: 'queue' | 'direct';
   /** Reserved concurrency, also the event source mapping's maximum concurrency. @default 5 */
   readonly reservedConcurrency?: number;
-  /** Log retention of the function's log group. @default one year */
+  /** Log retention of the functions' log groups. @default one year */
   readonly logRetention?: logs.RetentionDays;
   /** X-Ray active tracing. @default false */
   readonly tracing?: boolean;
-  /** Allow a region other than us-east-1 (root console sign-ins are then not seen). @default false */
+  /** Allow the CloudTrail rules in a region other than us-east-1 (root console sign-ins are then not seen). @default false */
   readonly allowAnyRegion?: boolean;
 }
 
 /** Function timeout; the queue's visibility timeout is six times this (AWS guidance for SQS sources). */
 export const FUNCTION_TIMEOUT = Duration.seconds(30);
 export const QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(6 * FUNCTION_TIMEOUT.toSeconds());
+/** The log-archive function reads one log file per invocation: a longer timeout, and 6 x that on its queue. */
+export const LOG_ARCHIVE_TIMEOUT = Duration.seconds(300);
+export const LOG_ARCHIVE_VISIBILITY_TIMEOUT = Duration.seconds(6 * LOG_ARCHIVE_TIMEOUT.toSeconds());
+/** Key prefix (in batchOperationsBucket) of S3 Batch Operations manifests and reports. */
+export const BATCH_OPERATIONS_PREFIX = 'rootwatch-batch/';
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const KEY_PREFIX = /^[A-Za-z0-9!_.'()/-]*$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /** Rule target without the grants CDK's targets add: the construct writes its own policies. */
 class PlainTarget implements events.IRuleTarget {
@@ -68,27 +107,61 @@ class PlainTarget implements events.IRuleTarget {
   }
 }
 
+/** checkov skips (with their justification) for both functions; checkov reads them from Metadata. */
+const FUNCTION_CHECKOV_SKIPS = {
+  skip: [
+    {
+      id: 'CKV_AWS_117',
+      comment: 'The functions call only AWS APIs (SNS, DynamoDB, SQS, S3); a VPC would add NAT or endpoints and cost without protecting anything.',
+    },
+    {
+      id: 'CKV_AWS_116',
+      comment:
+        "SQS-fed invocations retry through the queue's redrive policy to its dead-letter queue; direct mode uses an on-failure destination (EventInvokeConfig), which AWS recommends over a function DLQ; S3 Batch Operations invokes synchronously and reports failed tasks itself.",
+    },
+    {
+      id: 'CKV_AWS_173',
+      comment:
+        'The environment holds no secrets (topic ARN, table name, severity, role patterns, account ids, resource and bucket names); Lambda encrypts it at rest with an AWS-managed key.',
+    },
+  ],
+};
+
 export class RootActivityDetector extends Construct {
   public readonly key: kms.Key;
   public readonly topic: sns.Topic;
-  public readonly deadLetterQueue: sqs.Queue;
-  public readonly bufferQueue?: sqs.Queue;
   public readonly table?: dynamodb.Table;
-  public readonly function: lambda.Function;
   public readonly role: iam.Role;
-  public readonly centralBus: events.EventBus;
+  /** The event path (cloudTrailRules, the default). */
+  public readonly function?: lambda.Function;
+  public readonly deadLetterQueue?: sqs.Queue;
+  public readonly bufferQueue?: sqs.Queue;
+  public readonly centralBus?: events.EventBus;
+  public readonly logGroup?: logs.LogGroup;
+  /** The CloudTrail rules, on the default bus and on the central bus. */
   public readonly rules: events.Rule[] = [];
-  public readonly logGroup: logs.LogGroup;
+  /** The log-archive path (logArchiveBucket). */
+  public readonly logArchiveFunction?: lambda.Function;
+  public readonly logArchiveQueue?: sqs.Queue;
+  public readonly logArchiveDeadLetterQueue?: sqs.Queue;
+  public readonly logArchiveRule?: events.Rule;
+  public readonly cloudTrailSubscription?: sns.CfnSubscription;
+  public readonly batchOperationsRole?: iam.Role;
+  /** DETECTOR_RESOURCES, the same for both functions. */
+  public readonly detectorResources: string;
 
   constructor(scope: Construct, id: string, props: RootActivityDetectorProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
+    const eventRules = props.cloudTrailRules ?? true;
     const mode = props.invocationMode ?? 'queue';
     const concurrency = props.reservedConcurrency ?? 5;
+    const logArchive = validateLogArchive(props, eventRules);
     if (concurrency < 2) throw new Error('reservedConcurrency must be at least 2 (SQS maximum concurrency)');
 
-    // Root console sign-ins are recorded only in us-east-1.
-    if (!props.allowAnyRegion) {
+    // Root console sign-ins are recorded only in us-east-1: the CloudTrail rules belong there.
+    // Without them (the log-archive path alone) any region will do: the bucket's.
+    if (eventRules && !props.allowAnyRegion) {
       if (!Token.isUnresolved(stack.region) && stack.region !== 'us-east-1') {
         throw new Error(`rootwatch main stack must be in us-east-1 (root console sign-ins are recorded only there), not ${stack.region}`);
       }
@@ -108,7 +181,7 @@ export class RootActivityDetector extends Construct {
       enableKeyRotation: true,
     });
     this.role = new iam.Role(this, 'FunctionRole', {
-      description: 'rootwatch function - publishes to its topic, uses its key, table and queue',
+      description: 'rootwatch functions - publish to their topic, use their key, table, queues and log files',
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
@@ -121,10 +194,9 @@ export class RootActivityDetector extends Construct {
         resources: ['*'],
       }),
     );
-    for (const [sid, service] of [
-      ['CloudWatchAlarmsPublishToEncryptedTopic', 'cloudwatch.amazonaws.com'],
-      ['EventBridgeSendsToEncryptedQueues', 'events.amazonaws.com'],
-    ]) {
+    const services: [string, string][] = [['CloudWatchAlarmsPublishToEncryptedTopic', 'cloudwatch.amazonaws.com']];
+    if (eventRules || logArchive?.eventBridge) services.push(['EventBridgeSendsToEncryptedQueues', 'events.amazonaws.com']);
+    for (const [sid, service] of services) {
       this.key.addToResourcePolicy(
         new iam.PolicyStatement({
           sid,
@@ -132,6 +204,19 @@ export class RootActivityDetector extends Construct {
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
           conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+    }
+    if (logArchive?.topicArn) {
+      // SNS needs the key of an encrypted queue it delivers to; only for the trail's topic
+      // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'TrailTopicDeliversToTheLogArchiveQueue',
+          principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { ArnEquals: { 'aws:SourceArn': logArchive.topicArn } },
         }),
       );
     }
@@ -180,27 +265,40 @@ export class RootActivityDetector extends Construct {
     }
 
     // ------------------------------------------------------------ queues
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This is the dead-letter queue: of the buffer queue (redrive), of the rule targets, and the on-failure destination in direct mode.',
-    });
-    if (mode === 'queue') {
-      this.bufferQueue = new sqs.Queue(this, 'BufferQueue', {
-        visibilityTimeout: QUEUE_VISIBILITY_TIMEOUT,
+    const encryptedQueue = (queueId: string, extra: Partial<sqs.QueueProps> = {}) =>
+      new sqs.Queue(this, queueId, {
         retentionPeriod: Duration.days(14),
         encryption: sqs.QueueEncryption.KMS,
         encryptionMasterKey: this.key,
         dataKeyReuse: Duration.hours(1),
         enforceSSL: true,
-        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+        ...extra,
+      });
+    if (eventRules) {
+      this.deadLetterQueue = encryptedQueue('DeadLetterQueue');
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This is the dead-letter queue: of the buffer queue (redrive), of the rule targets, and the on-failure destination in direct mode.',
+      });
+      if (mode === 'queue') {
+        this.bufferQueue = encryptedQueue('BufferQueue', {
+          visibilityTimeout: QUEUE_VISIBILITY_TIMEOUT,
+          deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+        });
+      }
+    }
+    if (logArchive) {
+      // One message per new log file. Visibility timeout 6 x the log-archive function's timeout
+      // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+      this.logArchiveDeadLetterQueue = encryptedQueue('LogArchiveDeadLetterQueue');
+      Validations.of(this.logArchiveDeadLetterQueue).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: 'This is the dead-letter queue of the log-archive queue (redrive) and of the log-archive rule target.',
+      });
+      this.logArchiveQueue = encryptedQueue('LogArchiveQueue', {
+        visibilityTimeout: LOG_ARCHIVE_VISIBILITY_TIMEOUT,
+        deadLetterQueue: { queue: this.logArchiveDeadLetterQueue, maxReceiveCount: 5 },
       });
     }
 
@@ -217,18 +315,21 @@ export class RootActivityDetector extends Construct {
       });
     }
 
-    // ------------------------------------------------------------ function
-    this.logGroup = new logs.LogGroup(this, 'FunctionLogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.RETAIN, // audit trail of what was alerted
-    });
+    // ------------------------------------------------------------ log groups and the role's policy
+    const logGroup = (groupId: string) =>
+      new logs.LogGroup(this, groupId, {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+        encryptionKey: this.key,
+        removalPolicy: RemovalPolicy.RETAIN, // audit trail of what was alerted
+      });
+    if (eventRules) this.logGroup = logGroup('FunctionLogGroup');
+    const logArchiveLogGroup = logArchive ? logGroup('LogArchiveLogGroup') : undefined;
 
     const statements = [
       new iam.PolicyStatement({
         sid: 'OwnLogs',
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
+        resources: [this.logGroup, logArchiveLogGroup].filter((g) => g !== undefined).map((g) => g.logGroupArn),
       }),
       // sns:Publish also authorises PublishBatch.
       new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
@@ -246,7 +347,7 @@ export class RootActivityDetector extends Construct {
           resources: [this.bufferQueue.queueArn],
         }),
       );
-    } else {
+    } else if (this.deadLetterQueue) {
       statements.push(
         new iam.PolicyStatement({
           sid: 'OnFailureDestination',
@@ -254,6 +355,30 @@ export class RootActivityDetector extends Construct {
           resources: [this.deadLetterQueue.queueArn],
         }),
       );
+    }
+    const logFilesArn = logArchive ? `arn:${stack.partition}:s3:::${logArchive.bucket}/${logArchive.prefix}*` : undefined;
+    if (logArchive && this.logArchiveQueue && logFilesArn) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ReadTheLogArchiveQueue',
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          resources: [this.logArchiveQueue.queueArn],
+        }),
+        // s3:GetObject only, only under the prefix; the function refuses other buckets itself.
+        new iam.PolicyStatement({ sid: 'ReadTheLogFiles', actions: ['s3:GetObject'], resources: [logFilesArn] }),
+      );
+      if (logArchive.keyArn) {
+        // Decrypt through S3 only, in the key's (= the bucket's) region
+        // (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'DecryptTheLogFilesThroughS3',
+            actions: ['kms:Decrypt'],
+            resources: [logArchive.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `s3.${logArchive.keyArn.split(':')[3]}.amazonaws.com` } },
+          }),
+        );
+      }
     }
     if (this.table) {
       statements.push(
@@ -270,7 +395,97 @@ export class RootActivityDetector extends Construct {
       reason:
         'Publishing to an SSE-KMS topic needs GenerateDataKey and its variants; the statement is limited to the one key of this construct.',
     });
+    if (logArchive) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.bucket}/${logArchive.prefix}*]`,
+        reason:
+          's3:GetObject on the log files of one bucket under one key prefix: CloudTrail names a new object every five minutes per account and region, so no fixed list of objects exists.',
+      });
+    }
+    if (props.tracing) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is opt-in).',
+      });
+    }
 
+    // ------------------------------------------------------------ S3 Batch Operations role
+    if (logArchive?.batchBucket) {
+      // A separate policy (added below, once the function exists) keeps the role free of a
+      // reference to the function, which names the role in DETECTOR_RESOURCES.
+      this.batchOperationsRole = new iam.Role(this, 'BatchOperationsRole', {
+        description: 'rootwatch - S3 Batch Operations backfill jobs invoke the log-archive function',
+        assumedBy: new iam.ServicePrincipal('batchoperations.s3.amazonaws.com'),
+      });
+    }
+
+    // ------------------------------------------------------------ central bus
+    if (eventRules) {
+      this.centralBus = new events.EventBus(this, 'CentralBus', { eventBusName: props.centralBusName ?? 'rootwatch' });
+      if (props.organizationId) {
+        new events.CfnEventBusPolicy(this, 'CentralBusOrganizationPolicy', {
+          eventBusName: this.centralBus.eventBusName,
+          statementId: 'rootwatch-organization-puts-events',
+          statement: {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 'events:PutEvents',
+            Resource: this.centralBus.eventBusArn,
+            Condition: { StringEquals: { 'aws:PrincipalOrgID': props.organizationId } },
+          },
+        });
+      }
+    }
+
+    // ------------------------------------------------------------ the trail topic subscription
+    if (logArchive?.topicArn && this.logArchiveQueue) {
+      // CloudTrail notifies once per log file
+      // (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/getting_notifications_top_level.html).
+      // Created by the queue owner: no confirmation; the topic's policy must allow this account
+      // sns:Subscribe (https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html).
+      // Region: the topic's (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-subscription.html#cfn-sns-subscription-region).
+      // Raw delivery: the queue holds CloudTrail's notification itself.
+      const allowTopic = this.logArchiveQueue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyTheTrailTopicSends',
+          principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [this.logArchiveQueue.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': logArchive.topicArn } },
+        }),
+      );
+      this.cloudTrailSubscription = new sns.CfnSubscription(this, 'CloudTrailSubscription', {
+        topicArn: logArchive.topicArn,
+        protocol: 'sqs',
+        endpoint: this.logArchiveQueue.queueArn,
+        rawMessageDelivery: true,
+        region: logArchive.topicArn.split(':')[3],
+      });
+      if (allowTopic.policyDependable) this.cloudTrailSubscription.node.addDependency(allowTopic.policyDependable);
+    }
+
+    // ------------------------------------------------------------ DETECTOR_RESOURCES
+    // The detector's own resources, for the detector-tamper rule: the function compares each
+    // entry (`*` wildcard) with the full identifier in a tamper event or its last segment (after
+    // the last /, : or |). No entry may name the functions or the rules: the functions cannot
+    // reference themselves, and in direct mode the rules reference the function (a cycle).
+    // Those, and every other name CloudFormation generates, are STACK-LogicalId-RANDOM
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html):
+    // hence `${AWS::StackName}-*`. The rest is named explicitly: the key id (a UUID), the central
+    // bus (named by a prop), the topic's subscriptions (TOPIC-ARN:UUID), the trail topic
+    // subscription, and the roles, queues and table (generated names that a long stack name may
+    // shorten).
+    const own = [`${Aws.STACK_NAME}-*`, this.key.keyId, this.role.roleName, this.topic.topicArn, `${this.topic.topicArn}:*`];
+    if (this.centralBus) own.push(this.centralBus.eventBusName);
+    for (const q of [this.deadLetterQueue, this.bufferQueue]) if (q) own.push(q.queueName);
+    if (this.table) own.push(this.table.tableName);
+    for (const q of [this.logArchiveQueue, this.logArchiveDeadLetterQueue]) if (q) own.push(q.queueName);
+    if (this.cloudTrailSubscription) own.push(this.cloudTrailSubscription.ref);
+    if (this.batchOperationsRole) own.push(this.batchOperationsRole.roleName);
+    own.push(...(props.extraDetectorResources ?? []));
+    this.detectorResources = own.join(',');
+
+    // ------------------------------------------------------------ functions
     const environment: Record<string, string> = {
       SNS_TOPIC_ARN: this.topic.topicArn,
       MIN_SEVERITY: props.minSeverity ?? 'medium',
@@ -279,127 +494,180 @@ export class RootActivityDetector extends Construct {
     if (this.table) environment.SESSIONS_TABLE = this.table.tableName;
     if (props.watchedRoles?.length) environment.WATCHED_ROLES = props.watchedRoles.join(',');
     if (props.trustedAccounts?.length) environment.TRUSTED_ACCOUNTS = props.trustedAccounts.join(',');
+    environment.DETECTOR_RESOURCES = this.detectorResources;
 
-    this.function = new RustFunction(this, 'Function', {
-      description: 'rootwatch - alerts on root-user activity and role-session starts',
-      manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),
-      binaryName: 'rootwatch',
-      architecture: lambda.Architecture.ARM_64,
-      // No performance figures yet. The work per record is small (parse one CloudTrail record,
-      // run the rules, at most one SNS publish and two DynamoDB calls); 256 MB gives the arm64
-      // binary room and more CPU for TLS handshakes at a cold start than 128 MB. 30 s covers a
-      // batch of 10 messages with the SDK's retries against a slow endpoint.
-      memorySize: 256,
-      timeout: FUNCTION_TIMEOUT,
-      reservedConcurrentExecutions: concurrency,
-      role: this.role,
-      environment,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
-    });
-    this.function.node.addDependency(policy);
-    // checkov reads skips, each with its justification, from the resource's Metadata.
-    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', {
-      skip: [
-        {
-          id: 'CKV_AWS_117',
-          comment: 'The function calls only AWS APIs (SNS, DynamoDB, SQS); a VPC would add NAT or endpoints and cost without protecting anything.',
-        },
-        {
-          id: 'CKV_AWS_116',
-          comment:
-            'Queue mode retries through the SQS redrive policy to the dead-letter queue; direct mode uses an on-failure destination (EventInvokeConfig) to the same queue, which AWS recommends over a function DLQ.',
-        },
-        {
-          id: 'CKV_AWS_173',
-          comment:
-            'The environment holds no secrets (topic ARN, table name, severity, role patterns, account ids); Lambda encrypts it at rest with an AWS-managed key.',
-        },
-      ],
-    });
-    if (props.tracing) {
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is opt-in).',
+    // Two functions, one binary: the event function (CloudTrail events, 30 s) and the
+    // log-archive function (one log file per invocation, 300 s). Same role, separate timeouts,
+    // concurrency, log groups and alarms.
+    const rustFunction = (fnId: string, fnProps: lambda.FunctionOptions) => {
+      const fn = new RustFunction(this, fnId, {
+        manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),
+        binaryName: 'rootwatch',
+        architecture: lambda.Architecture.ARM_64,
+        role: this.role,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+        systemLogLevelV2: lambda.SystemLogLevel.WARN,
+        tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
+        ...fnProps,
       });
-    }
+      fn.node.addDependency(policy);
+      (fn.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', FUNCTION_CHECKOV_SKIPS);
+      return fn;
+    };
 
-    if (this.bufferQueue) {
-      // Maximum concurrency equals the reserved concurrency: the mapping never throttles the function.
-      const mapping = new lambda.EventSourceMapping(this, 'BufferQueueMapping', {
-        target: this.function,
-        eventSourceArn: this.bufferQueue.queueArn,
-        batchSize: 10,
-        maxBatchingWindow: Duration.seconds(0),
-        reportBatchItemFailures: true,
-        maxConcurrency: concurrency,
+    if (eventRules && this.logGroup && this.deadLetterQueue) {
+      this.function = rustFunction('Function', {
+        description: 'rootwatch - alerts on root-user activity, role-session starts and detector tampering',
+        // No performance figures yet. The work per record is small (parse one CloudTrail record,
+        // run the rules, at most one SNS publish and two DynamoDB calls); 256 MB gives the arm64
+        // binary room and more CPU for TLS handshakes at a cold start than 128 MB. 30 s covers a
+        // batch of 10 messages with the SDK's retries against a slow endpoint.
+        memorySize: 256,
+        timeout: FUNCTION_TIMEOUT,
+        reservedConcurrentExecutions: concurrency,
+        environment,
+        logGroup: this.logGroup,
       });
-      mapping.node.addDependency(policy);
-    } else {
-      const invokeConfig = new lambda.EventInvokeConfig(this, 'FunctionInvokeConfig', {
-        function: this.function,
-        qualifier: '$LATEST',
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(6),
-        onFailure: { bind: () => ({ destination: this.deadLetterQueue.queueArn }) },
-      });
-      invokeConfig.node.addDependency(policy);
-    }
-
-    // ------------------------------------------------------------ buses and rules
-    this.centralBus = new events.EventBus(this, 'CentralBus', { eventBusName: props.centralBusName ?? 'rootwatch' });
-    if (props.organizationId) {
-      new events.CfnEventBusPolicy(this, 'CentralBusOrganizationPolicy', {
-        eventBusName: this.centralBus.eventBusName,
-        statementId: 'rootwatch-organization-puts-events',
-        statement: {
-          Effect: 'Allow',
-          Principal: '*',
-          Action: 'events:PutEvents',
-          Resource: this.centralBus.eventBusArn,
-          Condition: { StringEquals: { 'aws:PrincipalOrgID': props.organizationId } },
-        },
-      });
-    }
-    const targetArn = this.bufferQueue ? this.bufferQueue.queueArn : this.function.functionArn;
-    for (const [where, bus] of [
-      ['Local', undefined],
-      ['Central', this.centralBus],
-    ] as const) {
-      for (const watch of WATCH_PATTERNS) {
-        const rule = new events.Rule(this, `${where}${watch.id}Rule`, {
-          description: `rootwatch - ${watch.description} (${bus ? 'forwarded to the central bus' : 'this account, us-east-1'})`,
-          eventBus: bus,
-          eventPattern: watch.pattern,
-          targets: [new PlainTarget(targetArn, this.deadLetterQueue)],
+      if (this.bufferQueue) {
+        // Maximum concurrency equals the reserved concurrency: the mapping never throttles the function.
+        const mapping = new lambda.EventSourceMapping(this, 'BufferQueueMapping', {
+          target: this.function,
+          eventSourceArn: this.bufferQueue.queueArn,
+          batchSize: 10,
+          maxBatchingWindow: Duration.seconds(0),
+          reportBatchItemFailures: true,
+          maxConcurrency: concurrency,
         });
-        receiveReadOnlyManagementEvents(rule);
-        this.rules.push(rule);
-        if (!this.bufferQueue) {
-          new lambda.CfnPermission(this, `${where}${watch.id}Permission`, {
-            functionName: this.function.functionArn,
-            action: 'lambda:InvokeFunction',
-            principal: 'events.amazonaws.com',
-            sourceArn: rule.ruleArn,
-          });
-        }
+        mapping.node.addDependency(policy);
+      } else {
+        const dlq = this.deadLetterQueue;
+        const invokeConfig = new lambda.EventInvokeConfig(this, 'FunctionInvokeConfig', {
+          function: this.function,
+          qualifier: '$LATEST',
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(6),
+          onFailure: { bind: () => ({ destination: dlq.queueArn }) },
+        });
+        invokeConfig.node.addDependency(policy);
       }
     }
-    const ruleArns = this.rules.map((r) => r.ruleArn);
-    const queues = this.bufferQueue ? [this.bufferQueue, this.deadLetterQueue] : [this.deadLetterQueue];
-    for (const queue of queues) {
-      queue.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'OnlyTheRulesOfThisConstructSend',
-          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-          actions: ['sqs:SendMessage'],
-          resources: [queue.queueArn],
-          conditions: { ArnEquals: { 'aws:SourceArn': ruleArns } },
-        }),
-      );
+
+    if (logArchive && logArchiveLogGroup && this.logArchiveQueue && this.logArchiveDeadLetterQueue) {
+      // No performance figures yet: 512 MB to decompress and parse a log file, 300 s for a large
+      // one. One message per invocation, so the timeout bounds one log file and a failure
+      // retries one.
+      this.logArchiveFunction = rustFunction('LogArchiveFunction', {
+        description: 'rootwatch - the same detection on CloudTrail log files in the log-archive bucket',
+        memorySize: 512,
+        timeout: LOG_ARCHIVE_TIMEOUT,
+        reservedConcurrentExecutions: logArchive.concurrency,
+        environment: { ...environment, LOG_BUCKETS: logArchive.bucket },
+        logGroup: logArchiveLogGroup,
+      });
+      const mapping = new lambda.EventSourceMapping(this, 'LogArchiveMapping', {
+        target: this.logArchiveFunction,
+        eventSourceArn: this.logArchiveQueue.queueArn,
+        batchSize: 1,
+        maxBatchingWindow: Duration.seconds(0),
+        reportBatchItemFailures: true,
+        maxConcurrency: logArchive.concurrency,
+      });
+      mapping.node.addDependency(policy);
+
+      if (logArchive.eventBridge) {
+        // S3 "Object Created" events of log files: on the default bus of the bucket's account
+        // and region, once the bucket sends notifications to EventBridge
+        // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html).
+        this.logArchiveRule = new events.Rule(this, 'LogArchiveRule', {
+          description: 'rootwatch - CloudTrail log files written to the log-archive bucket',
+          eventPattern: logArchivePattern(logArchive.bucket, logArchive.prefix),
+          targets: [new PlainTarget(this.logArchiveQueue.queueArn, this.logArchiveDeadLetterQueue)],
+        });
+        for (const [queue, sid] of [
+          [this.logArchiveQueue, 'OnlyTheLogArchiveRuleSends'],
+          [this.logArchiveDeadLetterQueue, 'LogArchiveRuleDeadLetters'],
+        ] as const) {
+          queue.addToResourcePolicy(
+            new iam.PolicyStatement({
+              sid,
+              principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+              actions: ['sqs:SendMessage'],
+              resources: [queue.queueArn],
+              conditions: { ArnEquals: { 'aws:SourceArn': this.logArchiveRule.ruleArn } },
+            }),
+          );
+        }
+      }
+
+      if (this.batchOperationsRole && logArchive.batchBucket) {
+        // https://docs.aws.amazon.com/AmazonS3/latest/userguide/batch-ops-iam-role-policies.html
+        const batchPolicy = new iam.Policy(this, 'BatchOperationsPolicy', {
+          roles: [this.batchOperationsRole],
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'InvokeTheLogArchiveFunction',
+              actions: ['lambda:InvokeFunction'],
+              resources: [this.logArchiveFunction.functionArn],
+            }),
+            new iam.PolicyStatement({
+              sid: 'ReadManifestsWriteReports',
+              actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+              resources: [`arn:${stack.partition}:s3:::${logArchive.batchBucket}/${BATCH_OPERATIONS_PREFIX}*`],
+            }),
+            new iam.PolicyStatement({
+              sid: 'ManifestAndReportBucket',
+              actions: ['s3:GetBucketLocation'],
+              resources: [`arn:${stack.partition}:s3:::${logArchive.batchBucket}`],
+            }),
+          ],
+        });
+        Validations.of(batchPolicy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.batchBucket}/${BATCH_OPERATIONS_PREFIX}*]`,
+          reason: 'Each backfill job has its own manifest and report objects; the role is limited to one prefix of one bucket.',
+        });
+      }
+    }
+
+    // ------------------------------------------------------------ CloudTrail rules
+    if (this.centralBus && this.deadLetterQueue && this.function) {
+      const dlq = this.deadLetterQueue;
+      const targetArn = this.bufferQueue ? this.bufferQueue.queueArn : this.function.functionArn;
+      for (const [where, bus] of [
+        ['Local', undefined],
+        ['Central', this.centralBus],
+      ] as const) {
+        for (const watch of WATCH_PATTERNS) {
+          const rule = new events.Rule(this, `${where}${watch.id}Rule`, {
+            description: `rootwatch - ${watch.description} (${bus ? 'forwarded to the central bus' : 'this account, us-east-1'})`,
+            eventBus: bus,
+            eventPattern: watch.pattern,
+            targets: [new PlainTarget(targetArn, dlq)],
+          });
+          receiveReadOnlyManagementEvents(rule);
+          this.rules.push(rule);
+          if (!this.bufferQueue) {
+            new lambda.CfnPermission(this, `${where}${watch.id}Permission`, {
+              functionName: this.function.functionArn,
+              action: 'lambda:InvokeFunction',
+              principal: 'events.amazonaws.com',
+              sourceArn: rule.ruleArn,
+            });
+          }
+        }
+      }
+      const ruleArns = this.rules.map((r) => r.ruleArn);
+      for (const queue of this.bufferQueue ? [this.bufferQueue, dlq] : [dlq]) {
+        queue.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: 'OnlyTheRulesOfThisConstructSend',
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['sqs:SendMessage'],
+            resources: [queue.queueArn],
+            conditions: { ArnEquals: { 'aws:SourceArn': ruleArns } },
+          }),
+        );
+      }
     }
 
     // ------------------------------------------------------------ alarms
@@ -414,35 +682,115 @@ export class RootActivityDetector extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }).addAlarmAction(action);
     const fiveMinutes = Duration.minutes(5);
-    alarm(
-      'FunctionErrorsAlarm',
-      'rootwatch function errors (alerts may be delayed; see the dead-letter queue)',
-      this.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-      0,
-      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    );
-    alarm(
-      'FunctionThrottlesAlarm',
-      'rootwatch function throttled (raise reservedConcurrency)',
-      this.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
-      0,
-      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    );
-    alarm(
-      'DeadLetterQueueNotEmptyAlarm',
-      'rootwatch dead-letter queue holds events that produced no alert - inspect and redrive',
-      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
-      0,
-      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    );
+    const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
+    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    if (this.function && this.deadLetterQueue) {
+      alarm(
+        'FunctionErrorsAlarm',
+        'rootwatch function errors (alerts may be delayed; see the dead-letter queue)',
+        this.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        0,
+        above,
+      );
+      alarm(
+        'FunctionThrottlesAlarm',
+        'rootwatch function throttled (raise reservedConcurrency)',
+        this.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        0,
+        above,
+      );
+      alarm(
+        'DeadLetterQueueNotEmptyAlarm',
+        'rootwatch dead-letter queue holds events that produced no alert - inspect and redrive',
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+        0,
+        above,
+      );
+    }
     if (this.bufferQueue) {
       alarm(
         'OldestMessageAgeAlarm',
         'rootwatch buffer queue is not drained (oldest message older than 15 minutes)',
         this.bufferQueue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: 'Maximum' }),
         900,
-        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        atLeast,
+      );
+    }
+    if (this.logArchiveFunction && this.logArchiveQueue && this.logArchiveDeadLetterQueue) {
+      alarm(
+        'LogArchiveFunctionErrorsAlarm',
+        'rootwatch log-archive function errors (log files are retried; see the log-archive dead-letter queue)',
+        this.logArchiveFunction.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        0,
+        above,
+      );
+      alarm(
+        'LogArchiveFunctionThrottlesAlarm',
+        'rootwatch log-archive function throttled (raise logArchiveConcurrency, or slow the Batch Operations job)',
+        this.logArchiveFunction.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        0,
+        above,
+      );
+      alarm(
+        'LogArchiveDeadLetterQueueNotEmptyAlarm',
+        'rootwatch log-archive dead-letter queue holds log files that were not read - inspect and redrive',
+        this.logArchiveDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+        0,
+        above,
+      );
+      // A failed log file comes back after the 30-minute visibility timeout: an hour, not 15 minutes.
+      alarm(
+        'LogArchiveOldestMessageAgeAlarm',
+        'rootwatch log-archive queue is not drained (oldest message older than an hour)',
+        this.logArchiveQueue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: 'Maximum' }),
+        3600,
+        atLeast,
       );
     }
   }
+}
+
+interface LogArchiveSettings {
+  bucket: string;
+  prefix: string;
+  keyArn?: string;
+  topicArn?: string;
+  eventBridge: boolean;
+  concurrency: number;
+  batchBucket?: string;
+}
+
+/** The log-archive props, checked as infra/template.yaml's Rules and AllowedPatterns check them. */
+function validateLogArchive(props: RootActivityDetectorProps, eventRules: boolean): LogArchiveSettings | undefined {
+  const bucket = props.logArchiveBucket || undefined;
+  if (!bucket) {
+    if (!eventRules) throw new Error('cloudTrailRules false needs logArchiveBucket (the detector would watch nothing)');
+    if (props.logArchiveKeyArn || props.cloudTrailTopicArn || props.batchOperationsBucket || props.logArchiveNotification) {
+      throw new Error('logArchiveKeyArn, logArchiveNotification, cloudTrailTopicArn and batchOperationsBucket need logArchiveBucket');
+    }
+    return undefined;
+  }
+  const prefix = props.logArchivePrefix ?? 'AWSLogs/';
+  const notification = props.logArchiveNotification ?? 'eventbridge';
+  const concurrency = props.logArchiveConcurrency ?? 10;
+  const check = (ok: boolean, message: string) => {
+    if (!ok) throw new Error(message);
+  };
+  check(BUCKET_NAME.test(bucket), `logArchiveBucket is not a bucket name: ${bucket}`);
+  check(KEY_PREFIX.test(prefix), `logArchivePrefix may hold only letters, digits and !_.'()/- (no * or ?): ${prefix}`);
+  check(!props.logArchiveKeyArn || KMS_KEY_ARN.test(props.logArchiveKeyArn), `logArchiveKeyArn is not a KMS key ARN: ${props.logArchiveKeyArn}`);
+  check(!props.cloudTrailTopicArn || SNS_TOPIC_ARN.test(props.cloudTrailTopicArn), `cloudTrailTopicArn is not an SNS topic ARN: ${props.cloudTrailTopicArn}`);
+  check(notification === 'eventbridge' || !!props.cloudTrailTopicArn, `logArchiveNotification ${notification} needs cloudTrailTopicArn`);
+  check(notification !== 'eventbridge' || !props.cloudTrailTopicArn, "cloudTrailTopicArn is used only with logArchiveNotification 'sns' or 'both'");
+  check(!props.batchOperationsBucket || BUCKET_NAME.test(props.batchOperationsBucket), `batchOperationsBucket is not a bucket name: ${props.batchOperationsBucket}`);
+  check(Number.isInteger(concurrency) && concurrency >= 2 && concurrency <= 100, 'logArchiveConcurrency must be 2-100');
+  return {
+    bucket,
+    prefix,
+    keyArn: props.logArchiveKeyArn || undefined,
+    topicArn: notification === 'eventbridge' ? undefined : props.cloudTrailTopicArn,
+    eventBridge: notification !== 'sns',
+    concurrency,
+    batchBucket: props.batchOperationsBucket || undefined,
+  };
 }

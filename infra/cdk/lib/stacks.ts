@@ -10,18 +10,43 @@ export interface RootwatchStackProps extends StackProps {
   readonly detector?: RootActivityDetectorProps;
 }
 
-/** The main stack (us-east-1): one RootActivityDetector. */
+/**
+ * A stack with one RootActivityDetector: the main stack (us-east-1, CloudTrail rules, optionally
+ * the log-archive path too) or, with cloudTrailRules false, the log-archive path alone (the
+ * bucket's account and region).
+ */
 export class RootwatchStack extends Stack {
   public readonly detector: RootActivityDetector;
 
   constructor(scope: Construct, id: string, props: RootwatchStackProps = {}) {
-    super(scope, id, { description: 'rootwatch main stack (us-east-1): root activity and session-start alerts', ...props });
-    this.detector = new RootActivityDetector(this, 'Detector', props.detector);
-    new CfnOutput(this, 'AlertTopicArn', { value: this.detector.topic.topicArn });
-    new CfnOutput(this, 'CentralBusArn', { value: this.detector.centralBus.eventBusArn });
-    new CfnOutput(this, 'CentralBusName', { value: this.detector.centralBus.eventBusName });
-    new CfnOutput(this, 'FunctionName', { value: this.detector.function.functionName });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.detector.deadLetterQueue.queueUrl });
+    const eventRules = props.detector?.cloudTrailRules ?? true;
+    super(scope, id, {
+      description: eventRules
+        ? 'rootwatch main stack (us-east-1): root activity, session-start and detector-tamper alerts'
+        : 'rootwatch log-archive stack: the same alerts from CloudTrail log files in S3',
+      ...props,
+    });
+    const d = (this.detector = new RootActivityDetector(this, 'Detector', props.detector));
+    new CfnOutput(this, 'AlertTopicArn', { value: d.topic.topicArn });
+    new CfnOutput(this, 'AlertKeyArn', { value: d.key.keyArn });
+    new CfnOutput(this, 'FunctionRoleArn', {
+      value: d.role.roleArn,
+      description: 'Role of the functions; a log-archive bucket or key in another account must allow it',
+    });
+    if (d.centralBus) {
+      new CfnOutput(this, 'CentralBusArn', { value: d.centralBus.eventBusArn });
+      new CfnOutput(this, 'CentralBusName', { value: d.centralBus.eventBusName });
+    }
+    if (d.function) new CfnOutput(this, 'FunctionName', { value: d.function.functionName });
+    if (d.deadLetterQueue) new CfnOutput(this, 'DeadLetterQueueUrl', { value: d.deadLetterQueue.queueUrl });
+    if (d.logArchiveFunction) {
+      new CfnOutput(this, 'LogArchiveFunctionArn', {
+        value: d.logArchiveFunction.functionArn,
+        description: 'The FunctionArn of an S3 Batch Operations LambdaInvoke job',
+      });
+    }
+    if (d.logArchiveDeadLetterQueue) new CfnOutput(this, 'LogArchiveDeadLetterQueueUrl', { value: d.logArchiveDeadLetterQueue.queueUrl });
+    if (d.batchOperationsRole) new CfnOutput(this, 'BatchOperationsRoleArn', { value: d.batchOperationsRole.roleArn });
   }
 }
 
@@ -61,7 +86,7 @@ class BusTarget implements events.IRuleTarget {
 export class ForwarderStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {
-      description: 'rootwatch forwarder: sends root activity and session starts to the central bus',
+      description: 'rootwatch forwarder: sends root activity, session starts and detector tampering to the central bus',
       synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
       ...props,
     });

@@ -5,16 +5,18 @@ import { describe, it } from 'node:test';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { detectorPropsFromContext } from '../lib/app';
+import { buildApp, detectorPropsFromContext, logArchivePropsFromContext } from '../lib/app';
 import {
   CLOUDTRAIL_DETAIL_TYPES,
+  DETECTOR_TAMPER_PATTERN,
   ROOT_ACTIVITY_PATTERN,
   ROOT_ONLY_TASK_PATTERN,
   RULE_STATE,
   SESSION_APIS,
   SESSION_START_PATTERN,
+  TAMPER_APIS,
 } from '../lib/patterns';
-import { FUNCTION_TIMEOUT, RootActivityDetectorProps } from '../lib/root-activity-detector';
+import { FUNCTION_TIMEOUT, LOG_ARCHIVE_TIMEOUT, RootActivityDetectorProps } from '../lib/root-activity-detector';
 import { ForwarderStack, RootwatchStack } from '../lib/stacks';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -62,13 +64,29 @@ function functionRoleId(t: Template): string {
 
 const actions = (s: Json): string[] => [s.Action].flat().sort();
 
+const LOG_ARCHIVE: RootActivityDetectorProps = {
+  logArchiveBucket: 'example-org-trail-logs',
+  logArchiveKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  logArchiveNotification: 'both',
+  cloudTrailTopicArn: 'arn:aws:sns:eu-west-1:444455556666:org-trail-notifications',
+  batchOperationsBucket: 'example-rootwatch-batch',
+};
+
+/** The functions of a template, by logical id. */
+const functions = (t: Template): [string, Json][] => ofType(t, 'AWS::Lambda::Function');
+const fnByTimeout = (t: Template, seconds: number): [string, Json] => {
+  const found = functions(t).filter(([, f]) => f.Properties.Timeout === seconds);
+  assert.equal(found.length, 1, `one function with a ${seconds} s timeout`);
+  return found[0];
+};
+
 describe('rule patterns and state', () => {
   const { t } = mainStack();
   const rules = ofType(t, 'AWS::Events::Rule');
 
-  it('has the three patterns on the default bus and on the central bus', () => {
-    assert.equal(rules.length, 6);
-    for (const p of [ROOT_ACTIVITY_PATTERN, SESSION_START_PATTERN, ROOT_ONLY_TASK_PATTERN]) {
+  it('has the four patterns on the default bus and on the central bus', () => {
+    assert.equal(rules.length, 8);
+    for (const p of [ROOT_ACTIVITY_PATTERN, SESSION_START_PATTERN, ROOT_ONLY_TASK_PATTERN, DETECTOR_TAMPER_PATTERN]) {
       const same = rules.filter(([, r]) => JSON.stringify(r.Properties.EventPattern) === JSON.stringify(cfnPattern(p)));
       assert.equal(same.length, 2, JSON.stringify(p));
       assert.deepEqual(same.map(([, r]) => r.Properties.EventBusName === undefined).sort(), [false, true]);
@@ -153,7 +171,15 @@ describe('function', () => {
   it('gets its configuration from the environment', () => {
     const [[, fn]] = ofType(t, 'AWS::Lambda::Function');
     const env = fn.Properties.Environment.Variables;
-    assert.deepEqual(Object.keys(env).sort(), ['ALERT_FORMAT', 'MIN_SEVERITY', 'SESSIONS_TABLE', 'SNS_TOPIC_ARN', 'TRUSTED_ACCOUNTS', 'WATCHED_ROLES']);
+    assert.deepEqual(Object.keys(env).sort(), [
+      'ALERT_FORMAT',
+      'DETECTOR_RESOURCES',
+      'MIN_SEVERITY',
+      'SESSIONS_TABLE',
+      'SNS_TOPIC_ARN',
+      'TRUSTED_ACCOUNTS',
+      'WATCHED_ROLES',
+    ]);
     assert.equal(env.MIN_SEVERITY, 'medium');
     assert.equal(env.WATCHED_ROLES, 'arn:aws:iam::*:role/BreakGlass*');
     assert.equal(env.TRUSTED_ACCOUNTS, '444455556666');
@@ -355,11 +381,13 @@ describe('regions and subscription', () => {
 describe('forwarder', () => {
   const { t } = forwarder();
 
-  it('forwards the same three patterns from the default bus to the central bus with a role, DLQ and retries', () => {
+  it('forwards the same four patterns from the default bus to the central bus with a role, DLQ and retries', () => {
     const rules = ofType(t, 'AWS::Events::Rule');
     assert.deepEqual(
       rules.map(([, r]) => JSON.stringify(r.Properties.EventPattern)).sort(),
-      [ROOT_ACTIVITY_PATTERN, SESSION_START_PATTERN, ROOT_ONLY_TASK_PATTERN].map((p) => JSON.stringify(cfnPattern(p))).sort(),
+      [ROOT_ACTIVITY_PATTERN, SESSION_START_PATTERN, ROOT_ONLY_TASK_PATTERN, DETECTOR_TAMPER_PATTERN]
+        .map((p) => JSON.stringify(cfnPattern(p)))
+        .sort(),
     );
     const [[roleId]] = ofType(t, 'AWS::IAM::Role');
     for (const [id, r] of rules) {
@@ -386,11 +414,243 @@ describe('forwarder', () => {
   });
 });
 
+describe('detector tamper rule', () => {
+  it('matches each event source with its own names, Lambda names by prefix, anything but Root', () => {
+    const p = DETECTOR_TAMPER_PATTERN as Json;
+    assert.deepEqual(p.detailType, ['AWS API Call via CloudTrail']);
+    assert.deepEqual(
+      p.source,
+      TAMPER_APIS.map((a) => `aws.${a.eventSource.split('.')[0]}`),
+    );
+    assert.equal(p.detail.$or.length, TAMPER_APIS.length);
+    for (const [i, a] of TAMPER_APIS.entries()) {
+      const branch = p.detail.$or[i];
+      assert.deepEqual(branch.eventSource, [a.eventSource]);
+      const names = branch.eventName.map((n: Json) => (typeof n === 'string' ? n : n.prefix));
+      assert.deepEqual(names, a.names);
+      assert.equal(branch.eventName.every((n: Json) => typeof n !== 'string'), a.eventSource === 'lambda.amazonaws.com', a.eventSource);
+    }
+    assert.deepEqual(p.detail.userIdentity, { $or: [{ type: [{ exists: false }] }, { type: [{ 'anything-but': ['Root'] }] }] });
+    assert.ok(JSON.stringify(cfnPattern(p)).length <= 2048, 'EventBridge pattern size quota');
+  });
+
+  it('lists the calls of issue 7', () => {
+    const all = TAMPER_APIS.flatMap((a) => a.names.map((n) => `${a.eventSource.split('.')[0]}:${n}`));
+    assert.equal(all.length, 37);
+    for (const x of ['cloudtrail:StopLogging', 'events:DeleteEventBus', 'lambda:UpdateFunctionCode', 'sqs:PurgeQueue', 'sns:Unsubscribe', 'kms:ScheduleKeyDeletion', 'dynamodb:DeleteTable', 'iam:UpdateAssumeRolePolicy']) {
+      assert.ok(all.includes(x), x);
+    }
+  });
+});
+
+describe('DETECTOR_RESOURCES', () => {
+  const refs = (value: Json): string[] => JSON.stringify(value).match(/"(Ref|Fn::GetAtt)":(\["[A-Za-z0-9]+"|"[A-Za-z0-9:]+")/g) ?? [];
+
+  it('names the stack glob, the key, role, topic and its subscriptions, bus, queues and table', () => {
+    const { t } = mainStack();
+    const [[, fn]] = functions(t);
+    const value = fn.Properties.Environment.Variables.DETECTOR_RESOURCES;
+    const parts = value['Fn::Join'][1];
+    assert.deepEqual(parts.slice(0, 2), [{ Ref: 'AWS::StackName' }, '-*,']);
+    const [[keyId]] = ofType(t, 'AWS::KMS::Key');
+    const [[topicId]] = ofType(t, 'AWS::SNS::Topic');
+    const [[busId]] = ofType(t, 'AWS::Events::EventBus');
+    const [[tableId]] = ofType(t, 'AWS::DynamoDB::Table');
+    const text = JSON.stringify(parts);
+    for (const id of [keyId, functionRoleId(t), topicId, busId, tableId]) assert.ok(text.includes(`{"Ref":"${id}"}`), id);
+    assert.ok(text.includes(`{"Ref":"${topicId}"},":*,"`), 'the topic\'s subscriptions');
+    for (const [qid] of ofType(t, 'AWS::SQS::Queue')) assert.ok(text.includes(`{"Fn::GetAtt":["${qid}","QueueName"]}`), qid);
+  });
+
+  it('references neither a function nor a rule (no circular dependency)', () => {
+    for (const props of [{}, { invocationMode: 'direct' }, LOG_ARCHIVE] as RootActivityDetectorProps[]) {
+      const { t } = mainStack(props);
+      const banned = [...functions(t), ...ofType(t, 'AWS::Events::Rule')].map(([id]) => id);
+      for (const [id, fn] of functions(t)) {
+        const text = refs(fn.Properties.Environment.Variables.DETECTOR_RESOURCES).join(' ');
+        for (const b of banned) assert.ok(!text.includes(`"${b}"`), `${id} references ${b}`);
+      }
+    }
+  });
+
+  it('is the same for both functions and takes extra entries', () => {
+    const { t } = mainStack({ ...LOG_ARCHIVE, extraDetectorResources: ['StackSet-rootwatch-forwarder-*'] });
+    const values = functions(t).map(([, f]) => JSON.stringify(f.Properties.Environment.Variables.DETECTOR_RESOURCES));
+    assert.equal(values.length, 2);
+    assert.equal(values[0], values[1]);
+    assert.ok(values[0].includes(',StackSet-rootwatch-forwarder-*'));
+    assert.ok(values[0].includes('CloudTrailSubscription'), 'the trail topic subscription');
+    assert.ok(values[0].includes('BatchOperationsRole'), 'the Batch Operations role');
+  });
+});
+
+describe('log-archive option', () => {
+  const { t } = mainStack(LOG_ARCHIVE);
+  const [laFnId, laFn] = fnByTimeout(t, LOG_ARCHIVE_TIMEOUT.toSeconds());
+  const queues = ofType(t, 'AWS::SQS::Queue');
+  const laQueue = queues.find(([, q]) => q.Properties.VisibilityTimeout === 1800);
+  assert.ok(laQueue, 'log-archive queue');
+  const [laQueueId, laQueueRes] = laQueue;
+  const laDlqId = laQueueRes.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+
+  it('an S3 Object Created rule for log files of the bucket under the prefix, to the log-archive queue', () => {
+    const s3 = ofType(t, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern.source) === '["aws.s3"]');
+    assert.equal(s3.length, 1);
+    const [[ruleId, rule]] = s3;
+    assert.deepEqual(rule.Properties.EventPattern, {
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: ['example-org-trail-logs'] }, object: { key: [{ wildcard: 'AWSLogs/*/CloudTrail/*.json.gz' }] } },
+    });
+    assert.equal(rule.Properties.State, 'ENABLED');
+    assert.equal(rule.Properties.EventBusName, undefined, 'default bus');
+    assert.deepEqual(rule.Properties.Targets[0].Arn, { 'Fn::GetAtt': [laQueueId, 'Arn'] });
+    assert.deepEqual(rule.Properties.Targets[0].DeadLetterConfig, { Arn: { 'Fn::GetAtt': [laDlqId, 'Arn'] } });
+    // The CloudTrail rules are still there, and the S3 rule is not among the buffer's senders.
+    assert.equal(ofType(t, 'AWS::Events::Rule').length, 9);
+    const buffer = queues.find(([, q]) => q.Properties.VisibilityTimeout === 180);
+    assert.ok(buffer);
+    const bufferPolicy = ofType(t, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues[0].Ref === buffer[0]);
+    assert.ok(!JSON.stringify(bufferPolicy).includes(ruleId));
+  });
+
+  it('a KMS-encrypted queue, visibility 6 x the 300 s timeout, DLQ after 5 receives', () => {
+    assert.ok(laQueueRes.Properties.VisibilityTimeout >= 6 * laFn.Properties.Timeout);
+    assert.equal(laFn.Properties.Timeout, 300);
+    assert.equal(laQueueRes.Properties.RedrivePolicy.maxReceiveCount, 5);
+    const [[keyId]] = ofType(t, 'AWS::KMS::Key');
+    for (const id of [laQueueId, laDlqId]) assert.deepEqual(t.toJSON().Resources[id].Properties.KmsMasterKeyId, { 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  it('only the rule and the trail topic may send; the topic subscription is raw, in the topic\'s region', () => {
+    const [, policy] = ofType(t, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues[0].Ref === laQueueId)!;
+    const allows = policy.Properties.PolicyDocument.Statement.filter((s: Json) => s.Effect === 'Allow');
+    assert.deepEqual(allows.map((s: Json) => s.Principal.Service).sort(), ['events.amazonaws.com', 'sns.amazonaws.com']);
+    for (const s of allows) assert.deepEqual(actions(s), ['sqs:SendMessage']);
+    const sns = allows.find((s: Json) => s.Principal.Service === 'sns.amazonaws.com');
+    assert.deepEqual(sns.Condition, { ArnEquals: { 'aws:SourceArn': LOG_ARCHIVE.cloudTrailTopicArn } });
+    t.hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: LOG_ARCHIVE.cloudTrailTopicArn,
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': [laQueueId, 'Arn'] },
+      RawMessageDelivery: true,
+      Region: 'eu-west-1',
+    });
+    const [[, key]] = ofType(t, 'AWS::KMS::Key');
+    const snsKey = key.Properties.KeyPolicy.Statement.find((s: Json) => s.Principal.Service === 'sns.amazonaws.com');
+    assert.deepEqual(snsKey.Condition, { ArnEquals: { 'aws:SourceArn': LOG_ARCHIVE.cloudTrailTopicArn } });
+  });
+
+  it('the mapping reports partial batch failures, one log file at a time', () => {
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [laQueueId, 'Arn'] },
+      FunctionName: { Ref: laFnId },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    assert.equal(laFn.Properties.ReservedConcurrentExecutions, 10);
+    assert.equal(laFn.Properties.Environment.Variables.LOG_BUCKETS, 'example-org-trail-logs');
+  });
+
+  it('s3:GetObject under the prefix only, kms:Decrypt through S3 in the key\'s region only', () => {
+    const st = roleStatements(t, functionRoleId(t));
+    const s3 = st.filter((s) => actions(s).some((a) => a.startsWith('s3:')));
+    assert.deepEqual(s3.map((s) => [actions(s), s.Resource]), [
+      [['s3:GetObject'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-org-trail-logs/AWSLogs/*']] }],
+    ]);
+    const decrypt = st.find((s) => JSON.stringify(s.Resource) === JSON.stringify(LOG_ARCHIVE.logArchiveKeyArn));
+    assert.deepEqual(actions(decrypt), ['kms:Decrypt']);
+    assert.deepEqual(decrypt.Condition, { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } });
+  });
+
+  it('alarms on the log-archive function and its dead-letter queue, to the same topic', () => {
+    const [[topicId]] = ofType(t, 'AWS::SNS::Topic');
+    const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    assert.equal(alarms.length, 8);
+    for (const a of alarms) assert.deepEqual(a.AlarmActions, [{ Ref: topicId }]);
+    const dlqAlarm = alarms.filter((a) => JSON.stringify(a.Dimensions).includes(laDlqId));
+    assert.equal(dlqAlarm.length, 1);
+    assert.equal(dlqAlarm[0].MetricName, 'ApproximateNumberOfMessagesVisible');
+    assert.equal(alarms.filter((a) => JSON.stringify(a.Dimensions).includes(laFnId)).length, 2);
+  });
+
+  it('a Batch Operations role that may invoke the log-archive function and use rootwatch-batch/ of one bucket', () => {
+    const roles = ofType(t, 'AWS::IAM::Role').filter(([, r]) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('batchoperations.s3.amazonaws.com'));
+    assert.equal(roles.length, 1);
+    const st = roleStatements(t, roles[0][0]).map((s) => [actions(s), s.Resource]);
+    assert.deepEqual(st, [
+      [['lambda:InvokeFunction'], { 'Fn::GetAtt': [laFnId, 'Arn'] }],
+      [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-rootwatch-batch/rootwatch-batch/*']] }],
+      [['s3:GetBucketLocation'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-rootwatch-batch']] }],
+    ]);
+    mainStack({ ...LOG_ARCHIVE, batchOperationsBucket: undefined }).t.resourceCountIs('AWS::IAM::Role', 1);
+  });
+
+  it('eventbridge only: no topic subscription; sns only: no S3 rule', () => {
+    const eb = mainStack({ ...LOG_ARCHIVE, logArchiveNotification: 'eventbridge', cloudTrailTopicArn: undefined }).t;
+    eb.resourceCountIs('AWS::SNS::Subscription', 0);
+    const policies = [...ofType(eb, 'AWS::KMS::Key'), ...ofType(eb, 'AWS::SQS::QueuePolicy')].map(([, r]) => JSON.stringify(r.Properties));
+    assert.ok(policies.every((p) => !p.includes('"Service":"sns.amazonaws.com"')), 'no SNS principal');
+    const sns = mainStack({ ...LOG_ARCHIVE, logArchiveNotification: 'sns' }).t;
+    assert.equal(ofType(sns, 'AWS::Events::Rule').length, 8);
+  });
+
+  it('refuses inconsistent settings', () => {
+    assert.throws(() => mainStack({ logArchiveKeyArn: LOG_ARCHIVE.logArchiveKeyArn }), /need logArchiveBucket/);
+    assert.throws(() => mainStack({ ...LOG_ARCHIVE, cloudTrailTopicArn: undefined }), /needs cloudTrailTopicArn/);
+    assert.throws(() => mainStack({ ...LOG_ARCHIVE, logArchiveNotification: 'eventbridge' }), /only with logArchiveNotification/);
+    assert.throws(() => mainStack({ ...LOG_ARCHIVE, logArchivePrefix: 'AWSLogs/*' }), /logArchivePrefix/);
+    assert.throws(() => mainStack({ ...LOG_ARCHIVE, logArchiveBucket: 'Not_A_Bucket' }), /bucket name/);
+    assert.throws(() => mainStack({ cloudTrailRules: false }), /needs logArchiveBucket/);
+  });
+});
+
+describe('log-archive path alone (cloudTrailRules false)', () => {
+  const props: RootActivityDetectorProps = { ...LOG_ARCHIVE, cloudTrailRules: false };
+
+  it('deploys in any region, without the us-east-1 assertion, the CloudTrail rules, the bus or the event function', () => {
+    const { t } = mainStack(props, 'eu-west-1');
+    assert.equal(t.toJSON().Rules?.MainStackInUsEast1, undefined);
+    assert.ok(!JSON.stringify(t.toJSON().Rules ?? {}).includes('us-east-1'));
+    t.resourceCountIs('AWS::Events::EventBus', 0);
+    assert.equal(ofType(t, 'AWS::Events::Rule').length, 1);
+    assert.equal(functions(t).length, 1);
+    assert.equal(ofType(t, 'AWS::SQS::Queue').length, 2);
+    assert.deepEqual(
+      ofType(t, 'AWS::CloudWatch::Alarm').map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort(),
+      ['DetectorLogArchiveDeadLetterQueueNotEmptyAlarm', 'DetectorLogArchiveFunctionErrorsAlarm', 'DetectorLogArchiveFunctionThrottlesAlarm', 'DetectorLogArchiveOldestMessageAgeAlarm'],
+    );
+  });
+
+  it('its role may use only the log-archive queue, the log files and key, its log group, topic, key and table', () => {
+    const { t } = mainStack(props, 'eu-west-1');
+    const sids = roleStatements(t, functionRoleId(t)).map((s) => s.Sid);
+    assert.deepEqual(sids, ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheLogArchiveQueue', 'ReadTheLogFiles', 'DecryptTheLogFilesThroughS3', 'SessionsTable']);
+  });
+
+  it('the CDK app builds RootwatchLogArchive from context, in the logArchiveRegion', () => {
+    const app = newApp({ logArchiveBucket: 'example-org-trail-logs', logArchiveRegion: 'eu-west-1', minSeverity: 'high' });
+    const p = logArchivePropsFromContext(app)!;
+    assert.equal(p.cloudTrailRules, false);
+    assert.equal(p.logArchivePrefix, 'AWSLogs/');
+    assert.equal(p.logArchiveNotification, 'eventbridge');
+    assert.equal(p.minSeverity, 'high');
+    const { logArchive, main } = buildApp(app);
+    assert.ok(logArchive);
+    assert.equal(logArchive.region, 'eu-west-1');
+    assert.equal(main.region, 'us-east-1');
+    assert.equal(buildApp(newApp()).logArchive, undefined);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   for (const [name, props] of [
     ['queue mode', {}],
     ['direct mode with tracing, org and e-mail', { invocationMode: 'direct', tracing: true, organizationId: 'o-abcdefghij', alertEmail: 'a@b.c' }],
     ['no session tracking', { sessionTracking: false }],
+    ['log archive too, SSE-KMS, both notifications, Batch Operations', LOG_ARCHIVE],
+    ['log archive alone, SNS only', { ...LOG_ARCHIVE, cloudTrailRules: false, logArchiveNotification: 'sns' }],
   ] as [string, RootActivityDetectorProps][]) {
     it(`has no unacknowledged finding (${name}) and every acknowledgement has a reason`, () => {
       const app = newApp();
