@@ -61,7 +61,8 @@ pub enum DecodeError {
     Stopped(io::Error),
 }
 
-type Sink<'s> = dyn FnMut(Item<'_>) -> Result<(), Stop> + 's;
+/// What a decoder hands each item to; `Err(Stop)` ends the input.
+pub type Sink<'s> = dyn FnMut(Item<'_>) -> Result<(), Stop> + 's;
 
 struct Ctx<'s, 'f> {
     sink: &'s mut Sink<'f>,
@@ -311,8 +312,7 @@ pub fn decode_stream_within<R: BufRead>(
         .take(limit as u64 + 1)
         .read_to_end(&mut head)?;
     if head.len() <= limit {
-        let mut de = serde_json::Deserializer::from_slice(&head);
-        return decode_values(&mut de, sink);
+        return decode_slice(&head, sink);
     }
     let mut de = serde_json::Deserializer::from_reader(io::Cursor::new(head).chain(reader));
     decode_values(&mut de, sink)
@@ -320,6 +320,39 @@ pub fn decode_stream_within<R: BufRead>(
 
 /// Inputs up to this size (after decompression) are parsed from memory.
 pub const SLURP_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Reads a whole file into memory, decompressed, when it is at most `limit` bytes: one
+/// allocation of the right size (a gzip file's size comes from its trailer), no intermediate
+/// buffers. `None` when it is larger: stream it instead. CloudTrail delivers log files of a few
+/// kilobytes to a few megabytes, so nearly every file takes this path.
+pub fn slurp_file(path: &std::path::Path, limit: usize) -> io::Result<Option<Vec<u8>>> {
+    let len = std::fs::metadata(path)?.len();
+    if len > limit as u64 {
+        return Ok(None);
+    }
+    let raw = std::fs::read(path)?;
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Some(raw));
+    }
+    // ISIZE: the last member's uncompressed size modulo 2^32 (RFC 1952), a capacity hint only.
+    let hint = raw
+        .len()
+        .checked_sub(4)
+        .and_then(|i| raw.get(i..))
+        .and_then(|t| <[u8; 4]>::try_from(t).ok())
+        .map_or(0, |t| u32::from_le_bytes(t) as usize);
+    let mut out = Vec::with_capacity(hint.min(limit) + 1);
+    flate2::read::MultiGzDecoder::new(raw.as_slice())
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)?;
+    Ok((out.len() <= limit).then_some(out))
+}
+
+/// [`decode_stream`] over bytes already in memory.
+pub fn decode_slice(bytes: &[u8], sink: &mut Sink<'_>) -> Result<(), DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    decode_values(&mut de, sink)
+}
 
 fn decode_values<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
@@ -422,6 +455,35 @@ mod tests {
         let end = format!("{end:?}");
         let end = end.split(", column").next().unwrap_or_default().to_owned();
         (got, end)
+    }
+
+    #[test]
+    fn slurped_files_are_the_decompressed_bytes_or_none_above_the_limit() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let text = br#"{"Records":[{"eventName":"A"}]}"#;
+        let plain = dir.path().join("a.json");
+        std::fs::write(&plain, text).unwrap();
+        let gz = dir.path().join("a.json.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text).unwrap();
+        let mut two = enc.finish().unwrap();
+        std::fs::write(&gz, &two).unwrap();
+        two.extend_from_slice(&two.clone()); // two members: both are read
+        let multi = dir.path().join("m.json.gz");
+        std::fs::write(&multi, &two).unwrap();
+        assert_eq!(slurp_file(&plain, 100).unwrap().unwrap(), text);
+        assert_eq!(slurp_file(&gz, 100).unwrap().unwrap(), text);
+        assert_eq!(
+            slurp_file(&multi, 1000).unwrap().unwrap().len(),
+            2 * text.len()
+        );
+        assert_eq!(slurp_file(&plain, 10).unwrap(), None);
+        assert_eq!(slurp_file(&gz, text.len() - 1).unwrap(), None);
+        let cut = dir.path().join("cut.json.gz");
+        std::fs::write(&cut, &std::fs::read(&gz).unwrap()[..20]).unwrap();
+        assert!(slurp_file(&cut, 100).is_err());
+        assert!(slurp_file(&dir.path().join("missing"), 100).is_err());
     }
 
     #[test]

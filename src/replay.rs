@@ -429,7 +429,8 @@ impl Stats {
 /// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_ResponseElements>
 const SESSION_MARKER: &str = "\"credentials\"";
 
-/// Pass 1 over one input: learns the sessions its records issue.
+/// Pass 1 over one input: learns the sessions its records issue. A file whose text holds no
+/// `"credentials"` key issues none and is not decoded at all.
 pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker) {
     let mut sink = |item: Item<'_>| -> Result<(), Stop> {
         if let Item::Record { index, json, .. } = item {
@@ -442,27 +443,39 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
         Source::Memory(_, bytes) => input::maybe_gunzip(bytes.as_slice())
             .map_err(DecodeError::Io)
             .and_then(|r| input::decode_stream(r, &mut sink)),
-        Source::File(path) => match std::fs::File::open(path) {
-            Ok(f) => input::maybe_gunzip(f)
-                .map_err(DecodeError::Io)
-                .and_then(|r| {
-                    if is_lines_name(&path_name(path)) {
-                        input::decode_lines(r, &mut sink)
-                    } else {
-                        input::decode_stream(r, &mut sink)
-                    }
-                }),
+        Source::File(path) => match input::slurp_file(path, input::SLURP_LIMIT) {
+            Ok(Some(bytes)) if session_marker().find(&bytes).is_none() => Ok(()),
+            Ok(Some(bytes)) if is_lines_name(&path_name(path)) => {
+                input::decode_lines(bytes.as_slice(), &mut sink)
+            }
+            Ok(Some(bytes)) => input::decode_slice(&bytes, &mut sink),
+            Ok(None) => match std::fs::File::open(path) {
+                Ok(f) => input::maybe_gunzip(f)
+                    .map_err(DecodeError::Io)
+                    .and_then(|r| {
+                        if is_lines_name(&path_name(path)) {
+                            input::decode_lines(r, &mut sink)
+                        } else {
+                            input::decode_stream(r, &mut sink)
+                        }
+                    }),
+                Err(e) => Err(DecodeError::Io(e)),
+            },
             Err(e) => Err(DecodeError::Io(e)),
         },
     };
 }
 
+fn session_marker() -> &'static memchr::memmem::Finder<'static> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SESSION_MARKER));
+    &FINDER
+}
+
 /// Pass 1 on one record's JSON text: learns the session it issued, if any. Only records whose
 /// text holds a `"credentials"` key are parsed.
 pub fn learn_record(json: &str, name: &str, index: u64, tracker: &mut SessionTracker) {
-    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SESSION_MARKER));
-    if FINDER.find(json.as_bytes()).is_none() {
+    if session_marker().find(json.as_bytes()).is_none() {
         return;
     }
     let Ok(rec) = Record::from_json(json) else {
@@ -498,8 +511,14 @@ pub fn read_source(
     let result = match source {
         Source::Stdin => decode(io::stdin().lock(), false, name, pass, out),
         Source::Memory(_, bytes) => decode(bytes.as_slice(), false, name, pass, out),
-        Source::File(path) => match std::fs::File::open(path) {
-            Ok(f) => decode(f, is_lines_name(&path_name(path)), name, pass, out),
+        Source::File(path) => match input::slurp_file(path, input::SLURP_LIMIT) {
+            Ok(Some(bytes)) => {
+                decode_bytes(&bytes, is_lines_name(&path_name(path)), name, pass, out)
+            }
+            Ok(None) => match std::fs::File::open(path) {
+                Ok(f) => decode(f, is_lines_name(&path_name(path)), name, pass, out),
+                Err(e) => Err(DecodeError::Io(e)),
+            },
             Err(e) => Err(DecodeError::Io(e)),
         },
     };
@@ -536,6 +555,39 @@ pub fn decode<R: io::Read>(
     out: &mut dyn Output,
 ) -> Result<(), DecodeError> {
     let reader = input::maybe_gunzip(reader)?;
+    analyse_items(name, pass, out, |sink| {
+        if lines {
+            input::decode_lines(reader, sink)
+        } else {
+            input::decode_stream(reader, sink)
+        }
+    })
+}
+
+/// [`decode`] over a whole file already in memory (decompressed).
+pub fn decode_bytes(
+    bytes: &[u8],
+    lines: bool,
+    name: &str,
+    pass: &mut Pass,
+    out: &mut dyn Output,
+) -> Result<(), DecodeError> {
+    analyse_items(name, pass, out, |sink| {
+        if lines {
+            input::decode_lines(bytes, sink)
+        } else {
+            input::decode_slice(bytes, sink)
+        }
+    })
+}
+
+/// Analyses every item `run` decodes.
+fn analyse_items(
+    name: &str,
+    pass: &mut Pass,
+    out: &mut dyn Output,
+    run: impl FnOnce(&mut input::Sink<'_>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
     let Pass {
         opts,
         tracker,
@@ -599,11 +651,7 @@ pub fn decode<R: io::Read>(
             }
         }
     };
-    if lines {
-        input::decode_lines(reader, &mut sink)
-    } else {
-        input::decode_stream(reader, &mut sink)
-    }
+    run(&mut sink)
 }
 
 fn has_record_keys(r: &Record) -> bool {
