@@ -127,6 +127,7 @@ fn synthetic(copies: usize) -> tempfile::TempDir {
 }
 
 /// 1. Core: parse + classify + evaluate + session tracking per record, against IgnoredAny.
+///
 /// "streaming" is what the function does for each record (look up the origin, analyse, learn
 /// the session it issued); "two passes" adds replay's first pass over every record.
 fn core(corpus: &Path) {
