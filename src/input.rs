@@ -326,11 +326,13 @@ pub const SLURP_LIMIT: usize = 16 * 1024 * 1024;
 /// buffers. `None` when it is larger: stream it instead. CloudTrail delivers log files of a few
 /// kilobytes to a few megabytes, so nearly every file takes this path.
 pub fn slurp_file(path: &std::path::Path, limit: usize) -> io::Result<Option<Vec<u8>>> {
-    let len = std::fs::metadata(path)?.len();
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
     if len > limit as u64 {
         return Ok(None);
     }
-    let raw = std::fs::read(path)?;
+    let mut raw = Vec::with_capacity(len as usize + 1);
+    file.read_to_end(&mut raw)?;
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(Some(raw));
     }
