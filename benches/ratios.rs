@@ -1,4 +1,4 @@
-//! `cargo bench --bench ratios -- [core|replay|memory|startup|python|all] [CORPUS]`
+//! `cargo bench --bench ratios -- [core|replay|memory|startup|python|all|profiles] [CORPUS]`
 //!
 //! Every figure is a ratio against a baseline measured in the same run, on the same bytes: this
 //! machine is shared and noisy, absolute times are not stable. Each side is run several times,
@@ -354,6 +354,78 @@ fn startup() {
     );
 }
 
+/// Release-profile candidates for the function: (name, CARGO_PROFILE_RELEASE_* settings).
+const PROFILES: &[(&str, &[(&str, &str)])] = &[
+    ("default", &[]),
+    ("lto-thin", &[("LTO", "thin")]),
+    (
+        "lto-fat-cu1-strip",
+        &[("LTO", "fat"), ("CODEGEN_UNITS", "1"), ("STRIP", "symbols")],
+    ),
+    (
+        "size-abort-strip",
+        &[
+            ("OPT_LEVEL", "s"),
+            ("LTO", "fat"),
+            ("CODEGEN_UNITS", "1"),
+            ("PANIC", "abort"),
+            ("STRIP", "symbols"),
+        ],
+    ),
+];
+
+/// 4b. Each release-profile candidate: binary size, start-up against hello-world built with the
+/// same settings, and core throughput (records/s through the built binary's replay of CORPUS).
+fn profiles(corpus: &Path) {
+    for (name, settings) in PROFILES {
+        let dir = Path::new("target/profiles").join(name);
+        let build = |what: &[&str]| {
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "--release", "--locked", "--quiet"])
+                .args(what)
+                .env("CARGO_TARGET_DIR", &dir);
+            for (k, v) in *settings {
+                cmd.env(format!("CARGO_PROFILE_RELEASE_{k}"), v);
+            }
+            assert!(cmd.status().unwrap().success(), "build {name}");
+        };
+        let t = Instant::now();
+        build(&["--bin", "rootwatch"]);
+        build(&["--example", "hello_lambda"]);
+        let built = t.elapsed();
+        let ours = dir.join("release/rootwatch");
+        let hello = dir.join("release/examples/hello_lambda");
+        let (mut th, mut to) = (Vec::new(), Vec::new());
+        for _ in 0..4 * ROUNDS {
+            th.push(time_to_next(&hello));
+            to.push(time_to_next(&ours));
+        }
+        let (h, o) = (median(th), median(to));
+        let mut replay_times = Vec::new();
+        for _ in 0..ROUNDS {
+            let t = Instant::now();
+            let st = Command::new(&ours)
+                .args(["replay", "--format", "jsonl", "--no-progress", "--threads", "1"])
+                .arg(corpus)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.code().is_some_and(|c| c <= 1));
+            replay_times.push(t.elapsed());
+        }
+        println!(
+            "profile   {name:<18} binary {:>5.1} MB, start-up {:.1} ms vs hello-world {:.1} ms -> {:.2}x, replay (1 thread) {:.2} s, built in {:.0} s",
+            std::fs::metadata(&ours).unwrap().len() as f64 / 1e6,
+            o.as_secs_f64() * 1e3,
+            h.as_secs_f64() * 1e3,
+            o.as_secs_f64() / h.as_secs_f64(),
+            median(replay_times).as_secs_f64(),
+            built.as_secs_f64()
+        );
+    }
+}
+
 /// 5. The same root checks in Python (benches/baseline.py), one process, one core.
 fn python(corpus: &Path) {
     let py = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -412,5 +484,9 @@ fn main() {
     }
     if all || what == "memory" {
         memory(corpus);
+    }
+    // Not in "all": builds the binary four times (several minutes).
+    if what == "profiles" {
+        profiles(corpus);
     }
 }
