@@ -836,14 +836,18 @@ fn read_request(conn: &mut TcpStream) -> Option<(String, String, String)> {
     Some((method, path, String::from_utf8_lossy(&body).into_owned()))
 }
 
-/// Kills `child` and reaps it with `wait4`: its peak resident set size in bytes.
+/// The peak resident set size of a live `child` in bytes (`VmHWM` of /proc/PID/status), then
+/// kills and reaps it. Not `wait4`'s `ru_maxrss`: a spawned child's exec records the parent's
+/// high-water mark there (the test process's memory, not the function's).
 pub fn kill_and_peak_rss(child: &mut Child) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .expect("/proc/PID/status of a live child");
     let _ = child.kill();
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    // Linux reports kilobytes.
-    usage.ru_maxrss as u64 * 1024
+    let _ = child.wait();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kb * 1024
 }
