@@ -286,10 +286,9 @@ pub enum Notice {
 const MARKERS: &[&str] = &[
     "aws:s3",
     "s3ObjectKey",
-    "Object Created",
+    "\"Object ",
     "s3:TestEvent",
     "\"Type\"",
-    "\"detail-type\"",
 ];
 
 fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
@@ -591,7 +590,7 @@ pub enum ObjectError {
     /// `NoSuchKey` (404). Without `s3:ListBucket`, which the function does not have, S3
     /// answers a missing key with 403 instead.
     /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>
-    #[error("no such key: {0}")]
+    #[error("not found: {0}")]
     NotFound(String),
     #[error("access denied: {0}")]
     Denied(String),
@@ -1598,6 +1597,18 @@ mod function_tests {
     }
 
     #[tokio::test]
+    async fn confirmations_and_other_s3_events_are_acknowledged_and_counted() {
+        let h = function(FakeObjects::default());
+        let removed = notification(KEY).replace("ObjectCreated:Put", "ObjectRemoved:Delete");
+        let confirmation = json!({"Type": "SubscriptionConfirmation", "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
+            "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"}).to_string();
+        let (out, c) = run(&h, &sqs(&[("a", &removed), ("b", &confirmation)])).await;
+        assert_eq!(out, json!({"batchItemFailures": []}));
+        assert_eq!((c.notifications_ignored, c.records), (2, 0));
+        assert!(h.objects.gets().is_empty());
+    }
+
+    #[tokio::test]
     async fn log_buckets_refuses_other_buckets_without_a_get() {
         let f = FakeObjects::default();
         f.put("trail", KEY, log(&[login("e1")]));
@@ -1608,6 +1619,14 @@ mod function_tests {
         assert_eq!((c.objects_refused, c.records), (1, 0));
         assert!(h.objects.gets().is_empty());
         assert_eq!(h.publisher.calls(), 0);
+        let job = json!({"invocationSchemaVersion": "2.0", "invocationId": "i", "job": {"id": "j"},
+            "tasks": [{"taskId": "1", "s3Key": KEY, "s3Bucket": "trail"}]});
+        let (out, _) = run(&h, &job.to_string()).await;
+        assert_eq!(out["results"][0]["resultCode"], "PermanentFailure");
+        assert_eq!(
+            out["results"][0]["resultString"],
+            "the bucket is not in LOG_BUCKETS"
+        );
     }
 
     #[tokio::test]
@@ -1728,10 +1747,17 @@ mod function_tests {
         let texts: Vec<String> = recs.iter().map(Value::to_string).collect();
         let f = FakeObjects::default();
         f.put("trail", KEY, log(&texts));
-        let h = function(f);
-        let (_, c) = run(&h, &notification(KEY)).await;
+        let config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch");
+        let shared = MemoryStore::default();
+        let h = Handler::with_store(config, FakePublisher::default(), Some(shared)).with_objects(f);
+        let (r, c) = h.handle_counted(&notification(KEY)).await;
+        r.unwrap();
         assert!(c.sessions_learned >= 2, "{c:?}");
         assert!(c.records_with_origin >= 2, "{c:?}");
+        // Learned into the shared store too, for the other instances.
+        let shared = h.shared.as_ref().unwrap();
+        let t = shared.tracker.lock().unwrap();
+        assert_eq!(t.len() as u64, c.sessions_learned);
     }
 
     #[tokio::test]
@@ -1788,6 +1814,20 @@ mod function_tests {
             !line.contains("ObjectsRead"),
             "no S3 metrics without S3: {line}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_sns_envelope_around_an_eventbridge_event_is_read_inside() {
+        let h = function(FakeObjects::default());
+        let event = json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.signin",
+            "detail": serde_json::from_str::<Value>(&login("e1")).unwrap()})
+        .to_string();
+        let envelope = json!({"Type": "Notification", "Message": event}).to_string();
+        let (out, c) = run(&h, &sqs(&[("m", &envelope)])).await;
+        assert_eq!(out, json!({"batchItemFailures": []}));
+        assert_eq!((c.records, c.alerts_published), (1, 1));
+        let (out, c) = run(&h, &envelope).await;
+        assert_eq!((out, c.records, c.duplicates_skipped), (json!({}), 1, 1));
     }
 
     #[test]
