@@ -103,7 +103,7 @@ async fn logged<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server; run make test"]
+#[ignore = "needs moto_server (make test)"]
 async fn notifications_in_every_envelope_alert_once_each() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
@@ -188,7 +188,7 @@ async fn notifications_in_every_envelope_alert_once_each() {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server; run make test"]
+#[ignore = "needs moto_server (make test)"]
 async fn corrupt_or_missing_objects_are_reported_by_key_and_the_others_read() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
@@ -233,7 +233,7 @@ async fn corrupt_or_missing_objects_are_reported_by_key_and_the_others_read() {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server; run make test"]
+#[ignore = "needs moto_server (make test)"]
 async fn a_record_seen_through_eventbridge_and_s3_alerts_once() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
@@ -262,7 +262,7 @@ async fn a_record_seen_through_eventbridge_and_s3_alerts_once() {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server; run make test"]
+#[ignore = "needs moto_server (make test)"]
 async fn batch_operations_tasks_get_their_result_codes() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
@@ -356,7 +356,7 @@ async fn batch_operations_tasks_get_their_result_codes() {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server; run make test"]
+#[ignore = "needs moto_server (make test)"]
 async fn unreachable_s3_returns_the_message_and_fails_a_direct_invocation() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
@@ -476,7 +476,7 @@ fn emf_value(stdout: &str, metric: &str) -> u64 {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server; run make test"]
+#[ignore = "needs moto_server (make test)"]
 async fn a_50_mb_object_is_read_with_flat_memory() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
@@ -535,7 +535,7 @@ async fn a_50_mb_object_is_read_with_flat_memory() {
 }
 
 #[tokio::test]
-#[ignore = "needs moto_server; run make test"]
+#[ignore = "needs moto_server (make test)"]
 async fn backfill_of_a_prefix_since_a_day_equals_the_local_replay() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
@@ -797,7 +797,7 @@ fn dates_need_an_s3_path_and_a_valid_range() {
 /// the same run as the baseline. `ROOTWATCH_BIN` picks another build of the binary (e.g.
 /// `target/release/rootwatch`).
 #[tokio::test]
-#[ignore = "needs moto_server; a measurement: run with --nocapture"]
+#[ignore = "needs moto_server (make test); a measurement: --nocapture prints it"]
 async fn throughput_of_one_function_instance() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
