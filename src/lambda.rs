@@ -1,10 +1,17 @@
 //! The Lambda adapter: EventBridge events (direct invocation) and SQS batches whose bodies are
-//! EventBridge events, through the same core as `replay`, alerts to a [`Publisher`].
+//! EventBridge events, through the same core as `replay`, alerts to a [`Publisher`]. The same
+//! function reads CloudTrail log files from S3 ([`crate::s3`]) when a message names them: an S3
+//! event notification (direct or in an SQS body), an EventBridge "Object Created" event,
+//! CloudTrail's delivery notification (SNS envelope or raw), or an S3 Batch Operations task.
 //!
 //! Failure policy: a failed publish is an error (EventBridge → Lambda retries the invocation and
 //! then its on-failure destination keeps the event; SQS → the message is reported in
 //! `batchItemFailures` and redelivered). Malformed input is logged, counted and acknowledged:
-//! retrying it cannot help.
+//! retrying it cannot help. For objects: a read that may succeed later (throttling, 5xx,
+//! timeouts, connection errors) is retried like a failed publish (Batch Operations:
+//! `TemporaryFailure`); a missing or forbidden object, a corrupt one, or one in a bucket not in
+//! `LOG_BUCKETS` is logged with its bucket and key, counted and acknowledged
+//! (`PermanentFailure`).
 
 use crate::alert::{self, Alert, AlertFormat};
 use crate::analyze::{analyze, session_lookup};
@@ -12,13 +19,14 @@ use crate::input::{self, Item};
 use crate::model::{InputRef, Origin, PrincipalClass, Rule, Severity};
 use crate::record::Record;
 use crate::rules::RuleConfig;
+use crate::s3::{self, Decoded, KeyKind, NoObjects, Notice, ObjectRef, ObjectSource, ResultCode};
 use crate::sanitize::clean;
 use crate::session::{Session, MAX_CHAIN};
 use crate::sns::{PublishError, Publisher};
 use crate::store::{Claim, MemoryStore, SessionStore, StoreError};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Lambda's Invoke API accepts only valid JSON payloads, so the runtime always hands us JSON.
@@ -39,6 +47,8 @@ pub struct Config {
     pub sessions_table: Option<String>,
     /// `WATCHED_ROLES`, `TRUSTED_ACCOUNTS`, `DETECTOR_RESOURCES`.
     pub rules: RuleConfig,
+    /// `LOG_BUCKETS`: the only buckets whose objects are read; `None` reads any bucket.
+    pub log_buckets: Option<Vec<String>>,
 }
 
 impl Config {
@@ -50,6 +60,7 @@ impl Config {
             format: AlertFormat::Standard,
             sessions_table: None,
             rules: RuleConfig::default(),
+            log_buckets: None,
         }
     }
 }
@@ -69,7 +80,7 @@ pub enum ConfigError {
 impl Config {
     /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
     /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
-    /// `DETECTOR_RESOURCES` (comma-separated lists).
+    /// `DETECTOR_RESOURCES` and `LOG_BUCKETS` (comma-separated lists).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let topic_arn = get("SNS_TOPIC_ARN")
             .filter(|s| !s.trim().is_empty())
@@ -128,14 +139,51 @@ impl Config {
                 value: get("DETECTOR_RESOURCES").unwrap_or_default(),
                 why,
             })?;
+        let log_buckets = match get("LOG_BUCKETS") {
+            None => None,
+            Some(v) => {
+                let names: Vec<String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|b| !b.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(bad) = names.iter().find(|b| !is_bucket_name(b)) {
+                    return Err(ConfigError::Invalid {
+                        name: "LOG_BUCKETS",
+                        value: v.clone(),
+                        why: format!(
+                            "{bad:?} is not a bucket name (3-63 characters of a-z, 0-9, . and -)"
+                        ),
+                    });
+                }
+                (!names.is_empty()).then_some(names)
+            }
+        };
         Ok(Config {
             topic_arn,
             min_severity,
             format,
             sessions_table,
             rules,
+            log_buckets,
         })
     }
+
+    /// Whether objects of `bucket` may be read (`LOG_BUCKETS`).
+    pub fn reads_bucket(&self, bucket: &str) -> bool {
+        self.log_buckets
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|b| b == bucket))
+    }
+}
+
+/// General purpose bucket names: 3-63 characters of lower-case letters, digits, dots and hyphens.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>
+fn is_bucket_name(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
 }
 
 /// What one invocation did; printed as CloudWatch Embedded Metric Format.
@@ -155,26 +203,71 @@ pub struct Counts {
     pub sessions_learned: u64,
     /// Failed calls to the shared session store (the function goes on with memory).
     pub store_errors: u64,
+    /// S3 objects read to their end.
+    pub objects_read: u64,
+    /// Objects not downloaded because of their name: digest files, keys that are not
+    /// `*.json.gz` / `*.json`, an object already read in this invocation.
+    pub objects_skipped: u64,
+    /// Objects of a bucket not in `LOG_BUCKETS`.
+    pub objects_refused: u64,
+    /// Objects acknowledged unread or partly read: missing, forbidden, corrupt.
+    pub object_errors: u64,
+    /// Objects to be read again (throttling, 5xx, timeouts, connection errors, or an alert of
+    /// theirs not published).
+    pub object_retries: u64,
+    /// Bytes received from S3 (both passes, as stored: compressed).
+    pub object_bytes: u64,
+    /// Messages acknowledged without reading anything: `s3:TestEvent`, SNS subscription
+    /// confirmations, S3 events other than a new object.
+    pub notifications_ignored: u64,
+}
+
+impl Counts {
+    fn touched_s3(&self) -> bool {
+        self.objects_read
+            + self.objects_skipped
+            + self.objects_refused
+            + self.object_errors
+            + self.object_retries
+            + self.notifications_ignored
+            > 0
+    }
 }
 
 /// Why an invocation must be retried.
 #[derive(Debug, thiserror::Error)]
-#[error("{failed} alert(s) could not be published; the invocation fails so that Lambda retries it: {first}")]
-pub struct RetryableError {
-    pub failed: usize,
-    pub first: PublishError,
+pub enum RetryableError {
+    #[error("{failed} alert(s) could not be published; the invocation fails so that Lambda retries it: {first}")]
+    Publish { failed: usize, first: PublishError },
+    #[error("{failed} object(s) could not be read or their alerts published; the invocation fails so that Lambda retries it: {first}")]
+    Objects { failed: usize, first: String },
 }
 
-/// The function: configuration, a publisher, the instance's memory and the shared store.
+/// What became of one object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectOutcome {
+    /// Read to its end.
+    Read { records: u64, alerts: u64 },
+    /// Not downloaded because of its name (or read already in this invocation).
+    Skipped(&'static str),
+    /// Its bucket is not in `LOG_BUCKETS`.
+    Refused,
+    /// Not read, or not to its end: `retry` when trying again later may succeed.
+    Failed { retry: bool, why: String },
+}
+
+/// The function: configuration, a publisher, the instance's memory, the shared store and where
+/// S3 objects are read from.
 ///
 /// Sessions and alert claims always go to the instance's [`MemoryStore`]; with a shared store
 /// (`SESSIONS_TABLE`) they also go there, so that every instance sees them. When the shared store
 /// fails, detection goes on with memory alone (logged once, counted each time).
-pub struct Handler<P, S = MemoryStore> {
+pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     pub config: Config,
     pub publisher: P,
     pub local: MemoryStore,
     pub shared: Option<S>,
+    pub objects: O,
     degraded: AtomicBool,
     clock: fn() -> i64,
 }
@@ -216,15 +309,38 @@ struct Pending {
     json: String,
 }
 
-impl<P: Publisher, S: SessionStore> Handler<P, S> {
+impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
     pub fn with_store(config: Config, publisher: P, shared: Option<S>) -> Self {
         Handler {
             config,
             publisher,
             local: MemoryStore::default(),
             shared,
+            objects: NoObjects,
             degraded: AtomicBool::new(false),
             clock: now_s,
+        }
+    }
+}
+
+/// One SQS message: read inline (by index into the inputs), objects to read, or nothing to do.
+enum Plan {
+    Inline(usize),
+    Objects(Vec<ObjectRef>),
+    Done,
+}
+
+impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
+    /// The same function reading S3 objects from `objects`.
+    pub fn with_objects<O2: ObjectSource>(self, objects: O2) -> Handler<P, S, O2> {
+        Handler {
+            config: self.config,
+            publisher: self.publisher,
+            local: self.local,
+            shared: self.shared,
+            objects,
+            degraded: self.degraded,
+            clock: self.clock,
         }
     }
 
@@ -235,18 +351,92 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
     }
 
     /// Handles one invocation payload (JSON text). Returns the response, or an error when the
-    /// invocation must be retried.
+    /// invocation must be retried. Prints the invocation's counts as an EMF line.
     pub async fn handle(&self, payload: &str) -> Result<Value, RetryableError> {
-        let mut counts = Counts::default();
-        let result = if is_sqs(payload) {
-            Ok(self.handle_sqs(payload, &mut counts).await)
-        } else {
-            self.process(payload.as_bytes(), "event", &mut counts)
-                .await
-                .map(|()| json!({}))
-        };
+        let (result, counts) = self.handle_counted(payload).await;
         println!("{}", emf(&counts, now_ms()));
         result
+    }
+
+    /// [`Handler::handle`] without printing: the response and the invocation's counts.
+    pub async fn handle_counted(&self, payload: &str) -> (Result<Value, RetryableError>, Counts) {
+        let mut counts = Counts::default();
+        let result = if let Some(job) = s3::batch_job(payload) {
+            Ok(self.handle_batch(&job, &mut counts).await)
+        } else if is_sqs(payload) {
+            Ok(self.handle_sqs(payload, &mut counts).await)
+        } else {
+            match s3::notice(payload) {
+                notice @ (Notice::Objects { .. } | Notice::Ignored(_)) => {
+                    let objects = self.accept(notice, "event", &mut counts);
+                    let mut seen = HashSet::new();
+                    let (mut failed, mut first) = (0, None);
+                    for obj in &objects {
+                        if let ObjectOutcome::Failed { retry: true, why } =
+                            self.read_object(obj, &mut seen, &mut counts).await
+                        {
+                            failed += 1;
+                            first.get_or_insert(format!("{}: {why}", obj.url()));
+                        }
+                    }
+                    match first {
+                        None => Ok(json!({})),
+                        Some(first) => Err(RetryableError::Objects { failed, first }),
+                    }
+                }
+                Notice::Inner(message) => self
+                    .process(message.as_bytes(), "event", &mut counts)
+                    .await
+                    .map(|()| json!({})),
+                Notice::NotS3 => self
+                    .process(payload.as_bytes(), "event", &mut counts)
+                    .await
+                    .map(|()| json!({})),
+            }
+        };
+        (result, counts)
+    }
+
+    /// The objects a notification names; what it does not name is counted and logged here.
+    fn accept(&self, notice: Notice, source: &str, counts: &mut Counts) -> Vec<ObjectRef> {
+        match notice {
+            Notice::Objects {
+                via,
+                objects,
+                ignored,
+                bad,
+            } => {
+                if ignored > 0 {
+                    counts.notifications_ignored += ignored;
+                    tracing::info!(
+                        source,
+                        via,
+                        ignored,
+                        "S3 events other than a new object; acknowledged"
+                    );
+                }
+                if bad > 0 {
+                    counts.unreadable_inputs += bad;
+                    tracing::warn!(
+                        source,
+                        via,
+                        bad,
+                        "notification entries without a bucket or key; acknowledged"
+                    );
+                }
+                objects
+            }
+            Notice::Ignored(what) => {
+                counts.notifications_ignored += 1;
+                if what.starts_with("SNS") {
+                    tracing::warn!(source, what, "SNS subscription message acknowledged: confirm or remove the subscription with the AWS CLI");
+                } else {
+                    tracing::info!(source, what, "notification acknowledged");
+                }
+                Vec::new()
+            }
+            Notice::Inner(_) | Notice::NotS3 => Vec::new(),
+        }
     }
 
     async fn handle_sqs(&self, payload: &str, counts: &mut Counts) -> Value {
@@ -258,25 +448,256 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
                 return json!({ "batchItemFailures": [] });
             }
         };
-        let inputs: Vec<(String, &[u8])> = event
+        // Bodies that name S3 objects are read object by object; the others (EventBridge
+        // events, and what an SNS envelope carries) together, as before.
+        let notices: Vec<Notice> = event
             .records
             .iter()
-            .map(|msg| {
-                let id = msg.message_id.as_deref().unwrap_or_default();
-                let body = msg.body.as_deref().unwrap_or("");
-                (format!("sqs:{}", clean(id, 80)), body.as_bytes())
-            })
+            .map(|msg| s3::notice(msg.body.as_deref().unwrap_or("")))
             .collect();
+        let mut inputs: Vec<(String, &[u8])> = Vec::new();
+        let mut plans: Vec<Plan> = Vec::with_capacity(notices.len());
+        for (msg, notice) in event.records.iter().zip(&notices) {
+            let id = msg.message_id.as_deref().unwrap_or_default();
+            let source = format!("sqs:{}", clean(id, 80));
+            let plan = match notice {
+                Notice::NotS3 => {
+                    let body = msg.body.as_deref().unwrap_or("");
+                    inputs.push((source, body.as_bytes()));
+                    Plan::Inline(inputs.len() - 1)
+                }
+                Notice::Inner(message) => {
+                    inputs.push((source, message.as_bytes()));
+                    Plan::Inline(inputs.len() - 1)
+                }
+                other => Plan::Objects(self.accept(other.clone(), &source, counts)),
+            };
+            plans.push(match plan {
+                Plan::Objects(o) if o.is_empty() => Plan::Done,
+                p => p,
+            });
+        }
         let results = self.process_inputs(&inputs, counts).await;
+        let mut seen = HashSet::new();
         let mut failures = Vec::new();
-        for (msg, result) in event.records.iter().zip(results) {
-            if let Err(e) = result {
-                let id = msg.message_id.clone().unwrap_or_default();
-                tracing::error!(message_id = %clean(&id, 80), error = %e, "alert not published; message returned to the queue");
+        for (msg, plan) in event.records.iter().zip(&plans) {
+            let id = msg.message_id.clone().unwrap_or_default();
+            let failed = match plan {
+                Plan::Done => false,
+                Plan::Inline(i) => match &results[*i] {
+                    Ok(()) => false,
+                    Err(e) => {
+                        tracing::error!(message_id = %clean(&id, 80), error = %e, "alert not published; message returned to the queue");
+                        true
+                    }
+                },
+                Plan::Objects(objects) => {
+                    let mut failed = false;
+                    for obj in objects {
+                        if let ObjectOutcome::Failed { retry: true, .. } =
+                            self.read_object(obj, &mut seen, counts).await
+                        {
+                            failed = true;
+                        }
+                    }
+                    if failed {
+                        tracing::error!(message_id = %clean(&id, 80), "object not read (or its alerts not published); message returned to the queue");
+                    }
+                    failed
+                }
+            };
+            if failed {
                 failures.push(json!({ "itemIdentifier": id }));
             }
         }
         json!({ "batchItemFailures": failures })
+    }
+
+    /// An S3 Batch Operations invocation: each task's object, and the documented response.
+    async fn handle_batch(&self, job: &s3::BatchJob, counts: &mut Counts) -> Value {
+        let mut seen = HashSet::new();
+        let mut results = Vec::with_capacity(job.tasks.len());
+        for task in &job.tasks {
+            let result = match &task.object {
+                Err(why) => {
+                    counts.unreadable_inputs += 1;
+                    tracing::warn!(task = %clean(&task.task_id, 100), why = %why, "Batch Operations task without an object");
+                    (ResultCode::PermanentFailure, why.clone())
+                }
+                Ok(obj) => match self.read_object(obj, &mut seen, counts).await {
+                    ObjectOutcome::Read { records, alerts } => (
+                        ResultCode::Succeeded,
+                        format!("{records} records read, {alerts} alerts"),
+                    ),
+                    ObjectOutcome::Skipped(why) => {
+                        (ResultCode::Succeeded, format!("skipped: {why}"))
+                    }
+                    ObjectOutcome::Refused => (
+                        ResultCode::PermanentFailure,
+                        "the bucket is not in LOG_BUCKETS".to_owned(),
+                    ),
+                    ObjectOutcome::Failed { retry: true, why } => {
+                        (ResultCode::TemporaryFailure, why)
+                    }
+                    ObjectOutcome::Failed { retry: false, why } => {
+                        (ResultCode::PermanentFailure, why)
+                    }
+                },
+            };
+            results.push(result);
+        }
+        job.response(&results)
+    }
+
+    /// Reads one object: two streaming passes, like `replay`. Pass 1 learns the sessions its
+    /// records issue (into this instance's memory and the shared store); pass 2 runs every
+    /// record through the core and publishes its alerts, once per eventID. The object is read
+    /// twice (two GETs) so that nothing but the record at hand is held.
+    pub async fn read_object(
+        &self,
+        obj: &ObjectRef,
+        seen: &mut HashSet<ObjectRef>,
+        counts: &mut Counts,
+    ) -> ObjectOutcome {
+        let url = obj.url();
+        if !self.config.reads_bucket(&obj.bucket) {
+            counts.objects_refused += 1;
+            tracing::warn!(object = %url, "bucket not in LOG_BUCKETS; object refused and acknowledged");
+            return ObjectOutcome::Refused;
+        }
+        let skip = match s3::key_kind(&obj.key) {
+            KeyKind::Digest => Some("CloudTrail digest file"),
+            KeyKind::Other => Some("not a log file (*.json.gz, *.json)"),
+            KeyKind::Log if seen.contains(obj) => Some("already read in this invocation"),
+            KeyKind::Log => None,
+        };
+        if let Some(why) = skip {
+            counts.objects_skipped += 1;
+            tracing::info!(object = %url, why, "object skipped");
+            return ObjectOutcome::Skipped(why);
+        }
+        seen.insert(obj.clone());
+        // Pass 1: sessions.
+        let body = match self.objects.get(obj).await {
+            Ok(b) => b,
+            Err(e) => return self.object_failed(&url, e.is_retryable(), e.to_string(), counts),
+        };
+        let (tracker, fed) = s3::learn(body, url.clone(), crate::session::MEMORY_CAPACITY).await;
+        counts.object_bytes += fed.bytes;
+        if let Some(e) = fed.error {
+            return self.object_failed(&url, e.is_retryable(), e.to_string(), counts);
+        }
+        let Some(tracker) = tracker else {
+            return self.object_failed(&url, true, "the decoder thread failed".into(), counts);
+        };
+        for session in tracker.into_sessions() {
+            counts.sessions_learned += 1;
+            self.local.learn(session.clone());
+            if let Some(shared) = &self.shared {
+                if let Err(e) = shared.save(&session).await {
+                    self.store_failed(&e, counts);
+                }
+            }
+        }
+        // Pass 2: every record.
+        let body = match self.objects.get(obj).await {
+            Ok(b) => b,
+            Err(e) => return self.object_failed(&url, e.is_retryable(), e.to_string(), counts),
+        };
+        let s3::Decoder {
+            input,
+            mut output,
+            done,
+        } = s3::decoder();
+        let (mut records, mut alerts, mut unpublished) = (0u64, 0u64, None::<(u64, PublishError)>);
+        let consume = async {
+            while let Some(batch) = output.recv().await {
+                for item in batch {
+                    match item {
+                        Decoded::Record { index, json } => {
+                            let rec = match Record::from_json(&json) {
+                                Ok(r) => r,
+                                Err(e) => {
+                                    counts.unreadable_inputs += 1;
+                                    tracing::warn!(object = %url, index, error = %e, "not a CloudTrail record; acknowledged");
+                                    continue;
+                                }
+                            };
+                            records += 1;
+                            let input = InputRef {
+                                file: url.clone(),
+                                index,
+                            };
+                            if let Some(a) = self.analyse(&rec, input, false, counts).await {
+                                match self.publish_once(&a, counts).await {
+                                    Ok(()) => alerts += 1,
+                                    Err(e) => match &mut unpublished {
+                                        Some((n, _)) => *n += 1,
+                                        None => unpublished = Some((1, e)),
+                                    },
+                                }
+                            }
+                        }
+                        Decoded::NotCloudTrail { detail_type, .. } => {
+                            counts.not_cloudtrail += 1;
+                            tracing::info!(object = %url, detail_type = %clean(&detail_type, 100), "EventBridge event without a CloudTrail record; acknowledged");
+                        }
+                        Decoded::Bad { index, reason } => {
+                            counts.unreadable_inputs += 1;
+                            tracing::warn!(object = %url, index, reason = %clean(&reason, 300), "value not understood; acknowledged");
+                        }
+                    }
+                }
+            }
+        };
+        let (fed, ()) = tokio::join!(s3::feed(body, input), consume);
+        counts.object_bytes += fed.bytes;
+        let decoded = done.await;
+        if let Some((n, e)) = unpublished {
+            let why = format!("{n} alert(s) not published: {e}");
+            return self.object_failed(&url, true, why, counts);
+        }
+        if let Some(e) = fed.error {
+            return self.object_failed(&url, e.is_retryable(), e.to_string(), counts);
+        }
+        match decoded {
+            Ok(Ok(())) => {
+                counts.objects_read += 1;
+                tracing::info!(object = %url, records, alerts, "object read");
+                ObjectOutcome::Read { records, alerts }
+            }
+            Ok(Err(e)) => {
+                let why = format!(
+                    "corrupt object: {} ({records} records before it were read)",
+                    clean(&e.to_string(), 300)
+                );
+                self.object_failed(&url, false, why, counts)
+            }
+            Err(e) => self.object_failed(
+                &url,
+                true,
+                format!("the decoder thread failed: {e}"),
+                counts,
+            ),
+        }
+    }
+
+    fn object_failed(
+        &self,
+        url: &str,
+        retry: bool,
+        why: String,
+        counts: &mut Counts,
+    ) -> ObjectOutcome {
+        let why = clean(&why, 600);
+        if retry {
+            counts.object_retries += 1;
+            tracing::error!(object = %url, error = %why, "object not read to its end; it will be retried");
+        } else {
+            counts.object_errors += 1;
+            tracing::error!(object = %url, error = %why, "object not read; acknowledged, not retried");
+        }
+        ObjectOutcome::Failed { retry, why }
     }
 
     /// Reads every record of one input, publishes the alerts. `Err` only when a publish failed.
@@ -312,12 +733,45 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
             let Ok(rec) = Record::from_json(&p.json) else {
                 continue;
             };
-            let origin = self.origin(&rec, counts).await;
             let input = InputRef {
                 file: inputs[p.input].0.clone(),
                 index: p.index,
             };
-            let report = analyze(&rec, input, origin, &self.config.rules);
+            if let Some(a) = self.analyse(&rec, input, true, counts).await {
+                alerts.push((p.input, a));
+            }
+        }
+        let mut results: Vec<Result<(), RetryableError>> = inputs.iter().map(|_| Ok(())).collect();
+        for (input, a) in &alerts {
+            if let Err(e) = self.publish_once(a, counts).await {
+                match &mut results[*input] {
+                    Ok(()) => {
+                        results[*input] = Err(RetryableError::Publish {
+                            failed: 1,
+                            first: e,
+                        })
+                    }
+                    Err(RetryableError::Publish { failed, .. })
+                    | Err(RetryableError::Objects { failed, .. }) => *failed += 1,
+                }
+            }
+        }
+        results
+    }
+
+    /// The core on one record: its session's origin, the analysis, the counts and the alert to
+    /// publish, if any. With `learn`, the session the record issues is remembered too (the S3
+    /// path learned it in its first pass).
+    async fn analyse(
+        &self,
+        rec: &Record<'_>,
+        input: InputRef,
+        learn: bool,
+        counts: &mut Counts,
+    ) -> Option<Alert> {
+        let origin = self.origin(rec, counts).await;
+        let report = analyze(rec, input, origin, &self.config.rules);
+        if learn {
             if let Some(session) = Session::from_report(&report) {
                 counts.sessions_learned += 1;
                 self.local.learn(session.clone());
@@ -327,31 +781,14 @@ impl<P: Publisher, S: SessionStore> Handler<P, S> {
                     }
                 }
             }
-            counts.records += 1;
-            counts.records_with_origin += u64::from(report.origin.is_some());
-            *counts.by_class.entry(report.principal.class).or_default() += 1;
-            for f in &report.findings {
-                *counts.findings.entry(f.rule).or_default() += 1;
-            }
-            if let Some(a) = alert::build(&report, self.config.min_severity, self.config.format) {
-                alerts.push((p.input, a));
-            }
         }
-        let mut results: Vec<Result<(), RetryableError>> = inputs.iter().map(|_| Ok(())).collect();
-        for (input, a) in &alerts {
-            if let Err(e) = self.publish_once(a, counts).await {
-                match &mut results[*input] {
-                    Ok(()) => {
-                        results[*input] = Err(RetryableError {
-                            failed: 1,
-                            first: e,
-                        })
-                    }
-                    Err(r) => r.failed += 1,
-                }
-            }
+        counts.records += 1;
+        counts.records_with_origin += u64::from(report.origin.is_some());
+        *counts.by_class.entry(report.principal.class).or_default() += 1;
+        for f in &report.findings {
+            *counts.findings.entry(f.rule).or_default() += 1;
         }
-        results
+        alert::build(&report, self.config.min_severity, self.config.format)
     }
 
     fn decode_input(
@@ -512,6 +949,16 @@ pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
     metric("RecordsWithOrigin".into(), c.records_with_origin);
     metric("SessionsLearned".into(), c.sessions_learned);
     metric("StoreErrors".into(), c.store_errors);
+    // Only invocations that dealt with S3 send these (metrics cost per name sent).
+    if c.touched_s3() {
+        metric("ObjectsRead".into(), c.objects_read);
+        metric("ObjectsSkipped".into(), c.objects_skipped);
+        metric("ObjectsRefused".into(), c.objects_refused);
+        metric("ObjectErrors".into(), c.object_errors);
+        metric("ObjectRetries".into(), c.object_retries);
+        metric("ObjectBytes".into(), c.object_bytes);
+        metric("NotificationsIgnored".into(), c.notifications_ignored);
+    }
     for (class, n) in &c.by_class {
         metric(format!("Records_{class}"), *n);
     }
@@ -520,7 +967,10 @@ pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
     }
     let defs: Vec<Value> = values
         .keys()
-        .map(|k| json!({ "Name": k, "Unit": "Count" }))
+        .map(|k| {
+            let unit = if k == "ObjectBytes" { "Bytes" } else { "Count" };
+            json!({ "Name": k, "Unit": unit })
+        })
         .collect();
     let mut doc = json!({
         "_aws": {

@@ -18,6 +18,7 @@ pub mod record;
 pub mod render;
 pub mod replay;
 pub mod rules;
+pub mod s3;
 pub mod sanitize;
 pub mod session;
 pub mod sns;

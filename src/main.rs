@@ -4,7 +4,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rootwatch::alert::Alert;
 use rootwatch::model::{RecordReport, Severity};
 use rootwatch::render::{Json, Jsonl, Table};
-use rootwatch::replay::{self, InputError, Output, Stats};
+use rootwatch::replay::{self, InputError, Output, Source, Stats};
+use rootwatch::s3::{Day, DayRange, ObjectRef, S3Objects, S3Url, Selection};
 use rootwatch::sns::{Publisher, SnsPublisher};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -20,12 +21,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Analyse CloudTrail files, folders or standard input (`-`).
+    /// Analyse CloudTrail files, folders, standard input (`-`) or S3 prefixes (`s3://`).
     ///
     /// Reads CloudTrail log files (`{"Records":[...]}`, plain or .gz), EventBridge events, bare
     /// records, JSON arrays and JSON Lines. Folders are walked recursively in name order,
-    /// reading *.json, *.jsonl, *.ndjson and their .gz forms. Exit status 1 when an input could
-    /// not be read (after everything readable was processed).
+    /// reading *.json, *.jsonl, *.ndjson and their .gz forms. `s3://bucket/prefix/` reads the
+    /// *.json.gz and *.json objects under the prefix (digest files skipped), optionally only
+    /// those of --since/--until. Exit status 1 when an input could not be read (after
+    /// everything readable was processed).
     Replay {
         /// Output format: `table` for a person, `jsonl` one JSON object per record, `json` one
         /// document, `alert` the e-mail text of each alert (findings at --alert-min-severity or above).
@@ -55,7 +58,16 @@ enum Command {
         /// Files read at once (default: every core). Output order does not depend on it.
         #[arg(long, default_value_t = default_threads())]
         threads: usize,
-        /// Files or folders to read; `-` for standard input.
+        /// With s3:// paths: read only objects whose CloudTrail date path
+        /// (.../CloudTrail/REGION/YYYY/MM/DD/, the UTC day the file was delivered) is this day
+        /// or later.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        since: Option<Day>,
+        /// With s3:// paths: read only objects whose date path is this day or earlier.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        until: Option<Day>,
+        /// Files or folders to read; `-` for standard input; `s3://bucket/prefix/` for the
+        /// objects under an S3 prefix (AWS_REGION, credentials, AWS_ENDPOINT_URL as for SNS).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -133,6 +145,15 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
+fn parse_day(s: &str) -> Result<Day, String> {
+    Day::parse(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// The S3 location of a path argument, when it is one.
+fn s3_url(path: &std::path::Path) -> Option<S3Url> {
+    path.to_str().and_then(S3Url::parse)
+}
+
 /// `--format alert`: subject and e-mail body of each alert.
 struct AlertText<W: Write> {
     out: W,
@@ -143,10 +164,12 @@ struct AlertText<W: Write> {
 /// What a replay did: counts, errors reported, and (published, failed) alerts with a topic.
 type Outcome = (Stats, u64, Option<(u64, u64)>);
 
-/// Runs a replay into one output format.
+/// Runs a replay into one output format. S3 paths are read from their downloaded copies in
+/// `fetched`, the others as given, in the order given.
 fn run_replay<O: Output>(
     inner: O,
     paths: &[PathBuf],
+    fetched: Option<&Fetched>,
     opts: &replay::Options,
     progress: Option<ProgressBar>,
     backfill: Option<Backfill>,
@@ -157,7 +180,32 @@ fn run_replay<O: Output>(
         errors: 0,
         backfill,
     };
-    let stats = replay::replay(paths, opts, &mut o)?;
+    let stats = match fetched {
+        None => replay::replay(paths, opts, &mut o)?,
+        Some(fetched) => {
+            let mut stats = Stats::default();
+            let mut sources = Vec::new();
+            for (i, path) in paths.iter().enumerate() {
+                match fetched.paths.get(&i) {
+                    None => sources.extend(replay::plan(
+                        std::slice::from_ref(path),
+                        &mut stats,
+                        &mut o,
+                    )?),
+                    Some(f) => {
+                        for e in &f.errors {
+                            stats.errors += 1;
+                            o.error(e)?;
+                        }
+                        stats.digest_files_skipped += f.selection.digests;
+                        stats.files_skipped += f.selection.other;
+                        sources.extend(f.files.iter().cloned());
+                    }
+                }
+            }
+            replay::replay_sources(sources, stats, opts, &mut o)?
+        }
+    };
     let backfilled = o.end_backfill();
     finish_progress(&o.progress);
     o.inner.finish(&stats)?;
@@ -347,7 +395,7 @@ fn run() -> Result<ExitCode> {
                 format,
                 out,
             };
-            let (stats, errors, _) = run_replay(trees, &paths, &opts, None, None)?;
+            let (stats, errors, _) = run_replay(trees, &paths, None, &opts, None, None)?;
             if stats.sessions_evicted > 0 {
                 eprintln!(
                     "rootwatch: {} session(s) forgotten at capacity; raise --session-capacity",
@@ -377,7 +425,21 @@ fn run() -> Result<ExitCode> {
             alert_format,
             sessions,
             threads,
+            since,
+            until,
         } => {
+            let range = DayRange { since, until };
+            let any_s3 = paths.iter().any(|p| s3_url(p).is_some());
+            if let (Some(s), Some(u)) = (since, until) {
+                if s > u {
+                    return usage("--since is after --until");
+                }
+            }
+            if !range.is_open() && !any_s3 {
+                return usage(
+                    "--since and --until select S3 objects by their date path: give an s3:// path",
+                );
+            }
             let rules = rootwatch::rules::RuleConfig::from_lists(
                 &sessions.watch_role,
                 &sessions.trusted_account,
@@ -412,11 +474,17 @@ fn run() -> Result<ExitCode> {
                     })
                 }
             };
+            let draw = !no_progress && io::stderr().is_terminal();
+            let fetched = if any_s3 {
+                Some(fetch(&paths, &range, draw)?)
+            } else {
+                None
+            };
+            let fetched = fetched.as_ref();
             let stdout = io::stdout();
             let out = BufWriter::with_capacity(256 * 1024, stdout.lock());
-            let progress = (!no_progress
-                && io::stderr().is_terminal()
-                && (paths.len() > 1 || paths.iter().any(|p| p.is_dir())))
+            let progress = (draw
+                && (paths.len() > 1 || any_s3 || paths.iter().any(|p| p.is_dir())))
             .then(|| {
                 let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
                 pb.set_style(
@@ -433,10 +501,15 @@ fn run() -> Result<ExitCode> {
                 Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
             let (stats, errors, backfilled) = match format {
-                Format::Jsonl => run_replay(Jsonl { out }, &paths, &opts, progress, backfill)?,
-                Format::Json => run_replay(Json::new(out), &paths, &opts, progress, backfill)?,
+                Format::Jsonl => {
+                    run_replay(Jsonl { out }, &paths, fetched, &opts, progress, backfill)?
+                }
+                Format::Json => {
+                    run_replay(Json::new(out), &paths, fetched, &opts, progress, backfill)?
+                }
                 Format::Table => {
-                    run_replay(Table { out, color }, &paths, &opts, progress, backfill)?
+                    let inner = Table { out, color };
+                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
                 }
                 Format::Alert => {
                     let inner = AlertText {
@@ -444,7 +517,7 @@ fn run() -> Result<ExitCode> {
                         min: alert_min_severity,
                         format: alert_format,
                     };
-                    run_replay(inner, &paths, &opts, progress, backfill)?
+                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
                 }
             };
             if format == Format::Jsonl {
@@ -476,7 +549,159 @@ fn run() -> Result<ExitCode> {
     }
 }
 
-/// Lambda mode: configuration and the SNS client are built once, at init.
+fn usage(why: &str) -> Result<ExitCode> {
+    eprintln!("rootwatch: error: {why}");
+    Ok(ExitCode::from(2))
+}
+
+/// S3 objects downloaded for a replay, per path argument (by index).
+struct Fetched {
+    paths: std::collections::HashMap<usize, FetchedPath>,
+    /// The downloads, removed when the replay is over.
+    _spool: tempfile::TempDir,
+}
+
+#[derive(Default)]
+struct FetchedPath {
+    selection: Selection,
+    /// The downloaded objects, named by their s3:// URLs, in listing (key) order.
+    files: Vec<Source>,
+    /// A listing or a download that failed.
+    errors: Vec<InputError>,
+}
+
+/// Objects downloaded at once.
+const DOWNLOADS_IN_FLIGHT: usize = 8;
+
+/// Lists every s3:// path, keeps the log files in the date range, and downloads them as stored
+/// into a temporary folder; the replay then reads those copies exactly as local files.
+fn fetch(paths: &[PathBuf], range: &DayRange, draw: bool) -> Result<Fetched> {
+    let spool = tempfile::Builder::new().prefix("rootwatch-s3-").tempdir()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut fetched = Fetched {
+        paths: Default::default(),
+        _spool: spool,
+    };
+    let dir = fetched._spool.path().to_path_buf();
+    rt.block_on(async {
+        let sdk = aws_config::load_from_env().await;
+        let source = S3Objects {
+            client: s3_client(&sdk),
+        };
+        // Listing.
+        let mut wanted: Vec<(usize, ObjectRef, u64)> = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
+            let Some(url) = s3_url(path) else { continue };
+            let mut f = FetchedPath::default();
+            match source.list(&url, range, &mut f.selection).await {
+                Ok(listed) => {
+                    let s = &f.selection;
+                    eprintln!(
+                        "rootwatch: {url}: {listed} object(s) listed: {} to read, {} digest and {} other file(s) skipped, {} outside --since/--until, {} without a date path",
+                        s.selected.len(),
+                        s.digests,
+                        s.other,
+                        s.outside,
+                        s.undated
+                    );
+                }
+                Err(e) => f.errors.push(InputError {
+                    file: url.to_string(),
+                    index: None,
+                    message: format!("listing failed: {e}"),
+                }),
+            }
+            for (key, size) in std::mem::take(&mut f.selection.selected) {
+                wanted.push((i, ObjectRef::new(&url.bucket, &key), size));
+            }
+            fetched.paths.insert(i, f);
+        }
+        // Downloading, a few at once; results are put back in listing order.
+        let pb = draw.then(|| {
+            let pb = ProgressBar::with_draw_target(
+                Some(wanted.len() as u64),
+                ProgressDrawTarget::stderr(),
+            );
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} objects downloaded  {msg}",
+                )
+                .expect("valid template"),
+            );
+            pb
+        });
+        let total_bytes: u64 = wanted.iter().map(|w| w.2).sum();
+        let mut done_bytes = 0u64;
+        let mut results: Vec<Option<Result<PathBuf, String>>> = vec![None; wanted.len()];
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut next = 0;
+        while next < wanted.len() || !tasks.is_empty() {
+            while next < wanted.len() && tasks.len() < DOWNLOADS_IN_FLIGHT {
+                let (_, obj, _) = &wanted[next];
+                let suffix = if obj.key.ends_with(".gz") { ".json.gz" } else { ".json" };
+                let file = dir.join(format!("{next:07}{suffix}"));
+                let (source, obj, n) = (source.clone(), obj.clone(), next);
+                tasks.spawn(async move {
+                    let r = rootwatch::s3::download(&source, &obj, &file).await;
+                    (n, r.map(|_| file).map_err(|e| e.to_string()))
+                });
+                next += 1;
+            }
+            if let Some(joined) = tasks.join_next().await {
+                let (n, r) = joined.map_err(|e| anyhow::anyhow!("download task failed: {e}"))?;
+                done_bytes += wanted[n].2;
+                results[n] = Some(r);
+                if let Some(pb) = &pb {
+                    pb.inc(1);
+                    pb.set_message(format!(
+                        "{} of {} MB",
+                        done_bytes / 1_000_000,
+                        total_bytes / 1_000_000
+                    ));
+                }
+            }
+        }
+        if let Some(pb) = &pb {
+            pb.finish_and_clear();
+        }
+        for ((i, obj, _), r) in wanted.iter().zip(results) {
+            let f = fetched.paths.entry(*i).or_default();
+            match r {
+                Some(Ok(file)) => f.files.push(Source::Spooled(obj.url(), file)),
+                Some(Err(e)) => f.errors.push(InputError {
+                    file: obj.url(),
+                    index: None,
+                    message: format!("download failed: {e}"),
+                }),
+                None => f.errors.push(InputError {
+                    file: obj.url(),
+                    index: None,
+                    message: "not downloaded".into(),
+                }),
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
+    Ok(fetched)
+}
+
+/// The S3 client. With an endpoint of its own (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`: an
+/// emulator), requests name the bucket in the path, not in the host name, which such an
+/// endpoint does not resolve.
+/// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html>
+fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let own_endpoint =
+        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(own_endpoint)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Lambda mode: configuration and the SNS and S3 clients are built once, at init.
 fn lambda_main() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{service_fn, LambdaEvent};
     use rootwatch::lambda::{Config, Handler};
@@ -498,6 +723,9 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
                 client: aws_sdk_dynamodb::Client::new(&sdk),
                 table,
             });
+        let objects = rootwatch::s3::S3Objects {
+            client: s3_client(&sdk),
+        };
         tracing::info!(
             topic = %config.topic_arn,
             min_severity = %config.min_severity,
@@ -505,9 +733,10 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
             watched_roles = config.rules.watched_roles.len(),
             trusted_accounts = config.rules.trusted_accounts.len(),
             detector_resources = config.rules.detector_resources.len(),
+            log_buckets = %config.log_buckets.as_ref().map_or("any".to_owned(), |b| b.join(",")),
             "rootwatch function ready"
         );
-        let handler = Handler::with_store(config, publisher, store);
+        let handler = Handler::with_store(config, publisher, store).with_objects(objects);
         let handler = &handler;
         lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {

@@ -122,6 +122,8 @@ pub enum Source {
     Stdin,
     /// Bytes already read (standard input, kept for the second pass).
     Memory(String, Vec<u8>),
+    /// A file read under another name: an S3 object downloaded as stored, named by its URL.
+    Spooled(String, PathBuf),
 }
 
 impl Source {
@@ -129,7 +131,7 @@ impl Source {
         match self {
             Source::File(p) => clean(&p.display().to_string(), 4 * MAX_FIELD),
             Source::Stdin => "<stdin>".into(),
-            Source::Memory(name, _) => name.clone(),
+            Source::Memory(name, _) | Source::Spooled(name, _) => name.clone(),
         }
     }
 }
@@ -191,7 +193,17 @@ fn is_lines_name(name: &str) -> bool {
 /// Replays `paths`. Returns the counts; an `Err` only when the output failed (e.g. a closed pipe).
 pub fn replay(paths: &[PathBuf], opts: &Options, out: &mut dyn Output) -> io::Result<Stats> {
     let mut stats = Stats::default();
-    let mut sources = plan(paths, &mut stats, out)?;
+    let sources = plan(paths, &mut stats, out)?;
+    replay_sources(sources, stats, opts, out)
+}
+
+/// Replays inputs already planned, adding to `stats` (which holds what planning counted).
+pub fn replay_sources(
+    mut sources: Vec<Source>,
+    mut stats: Stats,
+    opts: &Options,
+    out: &mut dyn Output,
+) -> io::Result<Stats> {
     for source in sources.iter_mut() {
         if *source == Source::Stdin {
             let mut bytes = Vec::new();
@@ -443,7 +455,7 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
         Source::Memory(_, bytes) => input::maybe_gunzip(bytes.as_slice())
             .map_err(DecodeError::Io)
             .and_then(|r| input::decode_stream(r, &mut sink)),
-        Source::File(path) => match input::slurp_file(path, input::SLURP_LIMIT) {
+        Source::File(path) | Source::Spooled(_, path) => match input::slurp_file(path, input::SLURP_LIMIT) {
             Ok(Some(bytes)) if session_marker().find(&bytes).is_none() => Ok(()),
             Ok(Some(bytes)) if is_lines_name(&path_name(path)) => {
                 input::decode_lines(bytes.as_slice(), &mut sink)
@@ -511,7 +523,7 @@ pub fn read_source(
     let result = match source {
         Source::Stdin => decode(io::stdin().lock(), false, name, pass, out),
         Source::Memory(_, bytes) => decode(bytes.as_slice(), false, name, pass, out),
-        Source::File(path) => match input::slurp_file(path, input::SLURP_LIMIT) {
+        Source::File(path) | Source::Spooled(_, path) => match input::slurp_file(path, input::SLURP_LIMIT) {
             Ok(Some(bytes)) => {
                 decode_bytes(&bytes, is_lines_name(&path_name(path)), name, pass, out)
             }

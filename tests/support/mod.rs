@@ -573,3 +573,281 @@ pub fn stdout(args: &[&str]) -> String {
         .clone();
     String::from_utf8(out).unwrap()
 }
+
+// ---------------------------------------------------------------------------------------------
+// S3: buckets, CloudTrail-layout objects, notifications in their envelopes, and a Lambda
+// runtime API to run the real binary as the function.
+
+/// An S3 client for the emulator (path-style: the bucket is not in the host name).
+pub fn s3_client(cfg: &SdkConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(cfg)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Creates bucket `name` and returns a client.
+pub async fn s3_bucket(cfg: &SdkConfig, name: &str) -> aws_sdk_s3::Client {
+    let s3 = s3_client(cfg);
+    s3.create_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .expect("s3 create_bucket");
+    s3
+}
+
+/// Puts `bytes` at `bucket/key`.
+pub async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, bytes: Vec<u8>) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("s3 put_object {key}: {e:?}"));
+}
+
+/// gzip of `bytes`.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// A CloudTrail log file as delivered: `{"Records": [...]}`, gzip.
+pub fn log_object(records: &[serde_json::Value]) -> Vec<u8> {
+    gzip(
+        serde_json::json!({ "Records": records })
+            .to_string()
+            .as_bytes(),
+    )
+}
+
+/// The key CloudTrail gives a log file of an organisation trail:
+/// `AWSLogs/<o-org>/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/<account>_CloudTrail_<region>_<stamp>_<rand>.json.gz`.
+pub fn trail_key(
+    org: &str,
+    account: &str,
+    region: &str,
+    day: &str,
+    hhmm: &str,
+    rand: &str,
+) -> String {
+    let (y, m, d) = (&day[0..4], &day[5..7], &day[8..10]);
+    format!(
+        "AWSLogs/{org}/{account}/CloudTrail/{region}/{y}/{m}/{d}/{account}_CloudTrail_{region}_{y}{m}{d}T{hhmm}Z_{rand}.json.gz"
+    )
+}
+
+/// The records of a sample under `events/`: a log file's `Records`, an EventBridge event's
+/// `detail`, an array's elements, or the bare record.
+pub fn records_of(path: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    if let Some(r) = v.get("Records").and_then(|r| r.as_array()) {
+        return r.clone();
+    }
+    if let Some(d) = v.get("detail") {
+        return vec![d.clone()];
+    }
+    match v {
+        serde_json::Value::Array(a) => a,
+        one => vec![one],
+    }
+}
+
+/// An S3 event notification for new objects; keys URL-encoded as S3 does (`+` for a space).
+pub fn s3_notification(bucket: &str, keys: &[&str]) -> String {
+    let records: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| {
+            let encoded: String = k
+                .bytes()
+                .map(|b| match b {
+                    b' ' => "+".to_owned(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            serde_json::json!({"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                "eventTime": "2026-11-23T04:12:00.000Z", "eventName": "ObjectCreated:Put",
+                "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+                       "object": {"key": encoded, "size": 1024, "sequencer": "0A1B2C3D4E5F678901"}}})
+        })
+        .collect();
+    serde_json::json!({ "Records": records }).to_string()
+}
+
+/// S3's EventBridge "Object Created" event.
+pub fn eventbridge_object_created(bucket: &str, key: &str) -> String {
+    serde_json::json!({"version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
+        "time": "2026-11-23T04:12:00Z", "region": "us-east-1", "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": {"version": "0", "bucket": {"name": bucket}, "object": {"key": key, "size": 1024},
+                   "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012", "reason": "PutObject"}})
+    .to_string()
+}
+
+/// CloudTrail's delivery notification (the SNS message; with raw delivery, the SQS body).
+pub fn cloudtrail_notification(bucket: &str, keys: &[&str]) -> String {
+    serde_json::json!({"s3Bucket": bucket, "s3ObjectKey": keys}).to_string()
+}
+
+/// The SNS envelope an SQS subscriber gets without raw delivery.
+pub fn sns_envelope(message: &str) -> String {
+    serde_json::json!({"Type": "Notification", "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:cloudtrail-logs", "Subject": null,
+        "Message": message, "Timestamp": "2026-11-23T04:12:00.000Z", "SignatureVersion": "1"})
+    .to_string()
+}
+
+/// An SQS event with these (message id, body) messages.
+pub fn sqs_event(bodies: &[(&str, &str)]) -> String {
+    let records: Vec<serde_json::Value> = bodies
+        .iter()
+        .map(|(id, body)| serde_json::json!({"messageId": id, "receiptHandle": "h", "body": body, "attributes": {},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:rootwatch", "awsRegion": "us-east-1"}))
+        .collect();
+    serde_json::json!({ "Records": records }).to_string()
+}
+
+/// A Lambda runtime API on a free port of 127.0.0.1 that hands out the given payloads, one per
+/// `invocation/next`, and collects the responses; after the last payload, `next` is left
+/// unanswered. One request per connection (`Connection: close`).
+/// <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>
+pub struct RuntimeApi {
+    pub port: u16,
+    responses: std::sync::mpsc::Receiver<(String, String, Instant)>,
+    /// When each payload was handed out.
+    pub served: std::sync::Arc<std::sync::Mutex<Vec<Instant>>>,
+}
+
+impl RuntimeApi {
+    pub fn start(payloads: Vec<String>) -> RuntimeApi {
+        let listener = TcpListener::bind((HOST, 0)).expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local_addr").port();
+        let (tx, responses) = std::sync::mpsc::channel();
+        let served = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let served2 = served.clone();
+        std::thread::spawn(move || {
+            let mut queue: std::collections::VecDeque<String> = payloads.into();
+            let mut parked = Vec::new();
+            let mut n = 0;
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let Some((method, path, body)) = read_request(&mut conn) else {
+                    continue;
+                };
+                if method == "GET" && path.ends_with("/invocation/next") {
+                    let Some(p) = queue.pop_front() else {
+                        parked.push(conn); // never answered: the function waits
+                        continue;
+                    };
+                    n += 1;
+                    let deadline = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis()
+                        + 900_000;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: req-{n}\r\n\
+                         Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:rootwatch\r\n\
+                         Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n",
+                        p.len()
+                    );
+                    served2.lock().unwrap().push(Instant::now());
+                    let _ = conn.write_all(head.as_bytes());
+                    let _ = conn.write_all(p.as_bytes());
+                } else {
+                    let reply = b"{\"status\":\"OK\"}";
+                    let head = format!(
+                        "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        reply.len()
+                    );
+                    let _ = conn.write_all(head.as_bytes());
+                    let _ = conn.write_all(reply);
+                    let _ = tx.send((path, body, Instant::now()));
+                }
+            }
+        });
+        RuntimeApi {
+            port,
+            responses,
+            served,
+        }
+    }
+
+    /// The next (path, body, when) the function posted: a response or an error.
+    pub fn next_response(&self, timeout: Duration) -> Option<(String, String, Instant)> {
+        self.responses.recv_timeout(timeout).ok()
+    }
+
+    /// The environment the function needs to run against this API.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", self.port)),
+            ("AWS_LAMBDA_FUNCTION_NAME", "rootwatch".into()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/rootwatch".into()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "test".into()),
+        ]
+    }
+}
+
+/// Reads one HTTP/1.1 request: (method, path, body).
+fn read_request(conn: &mut TcpStream) -> Option<(String, String, String)> {
+    conn.set_read_timeout(Some(Duration::from_secs(600))).ok()?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    let split = loop {
+        let n = conn.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let mut first = lines.next()?.split_whitespace();
+    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
+    let length = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = raw[split + 4..].to_vec();
+    while body.len() < length {
+        let n = conn.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    Some((method, path, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// The peak resident set size of a live `child` in bytes (`VmHWM` of /proc/PID/status), then
+/// kills and reaps it. Not `wait4`'s `ru_maxrss`: a spawned child's exec records the parent's
+/// high-water mark there (the test process's memory, not the function's).
+pub fn kill_and_peak_rss(child: &mut Child) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .expect("/proc/PID/status of a live child");
+    let _ = child.kill();
+    let _ = child.wait();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kb * 1024
+}
