@@ -405,7 +405,14 @@ fn profiles(corpus: &Path) {
         for _ in 0..ROUNDS {
             let t = Instant::now();
             let st = Command::new(&ours)
-                .args(["replay", "--format", "jsonl", "--no-progress", "--threads", "1"])
+                .args([
+                    "replay",
+                    "--format",
+                    "jsonl",
+                    "--no-progress",
+                    "--threads",
+                    "1",
+                ])
                 .arg(corpus)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

@@ -455,26 +455,28 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
         Source::Memory(_, bytes) => input::maybe_gunzip(bytes.as_slice())
             .map_err(DecodeError::Io)
             .and_then(|r| input::decode_stream(r, &mut sink)),
-        Source::File(path) | Source::Spooled(_, path) => match input::slurp_file(path, input::SLURP_LIMIT) {
-            Ok(Some(bytes)) if session_marker().find(&bytes).is_none() => Ok(()),
-            Ok(Some(bytes)) if is_lines_name(&path_name(path)) => {
-                input::decode_lines(bytes.as_slice(), &mut sink)
-            }
-            Ok(Some(bytes)) => input::decode_slice(&bytes, &mut sink),
-            Ok(None) => match std::fs::File::open(path) {
-                Ok(f) => input::maybe_gunzip(f)
-                    .map_err(DecodeError::Io)
-                    .and_then(|r| {
-                        if is_lines_name(&path_name(path)) {
-                            input::decode_lines(r, &mut sink)
-                        } else {
-                            input::decode_stream(r, &mut sink)
-                        }
-                    }),
+        Source::File(path) | Source::Spooled(_, path) => {
+            match input::slurp_file(path, input::SLURP_LIMIT) {
+                Ok(Some(bytes)) if session_marker().find(&bytes).is_none() => Ok(()),
+                Ok(Some(bytes)) if is_lines_name(&path_name(path)) => {
+                    input::decode_lines(bytes.as_slice(), &mut sink)
+                }
+                Ok(Some(bytes)) => input::decode_slice(&bytes, &mut sink),
+                Ok(None) => match std::fs::File::open(path) {
+                    Ok(f) => input::maybe_gunzip(f)
+                        .map_err(DecodeError::Io)
+                        .and_then(|r| {
+                            if is_lines_name(&path_name(path)) {
+                                input::decode_lines(r, &mut sink)
+                            } else {
+                                input::decode_stream(r, &mut sink)
+                            }
+                        }),
+                    Err(e) => Err(DecodeError::Io(e)),
+                },
                 Err(e) => Err(DecodeError::Io(e)),
-            },
-            Err(e) => Err(DecodeError::Io(e)),
-        },
+            }
+        }
     };
 }
 
@@ -523,16 +525,18 @@ pub fn read_source(
     let result = match source {
         Source::Stdin => decode(io::stdin().lock(), false, name, pass, out),
         Source::Memory(_, bytes) => decode(bytes.as_slice(), false, name, pass, out),
-        Source::File(path) | Source::Spooled(_, path) => match input::slurp_file(path, input::SLURP_LIMIT) {
-            Ok(Some(bytes)) => {
-                decode_bytes(&bytes, is_lines_name(&path_name(path)), name, pass, out)
-            }
-            Ok(None) => match std::fs::File::open(path) {
-                Ok(f) => decode(f, is_lines_name(&path_name(path)), name, pass, out),
+        Source::File(path) | Source::Spooled(_, path) => {
+            match input::slurp_file(path, input::SLURP_LIMIT) {
+                Ok(Some(bytes)) => {
+                    decode_bytes(&bytes, is_lines_name(&path_name(path)), name, pass, out)
+                }
+                Ok(None) => match std::fs::File::open(path) {
+                    Ok(f) => decode(f, is_lines_name(&path_name(path)), name, pass, out),
+                    Err(e) => Err(DecodeError::Io(e)),
+                },
                 Err(e) => Err(DecodeError::Io(e)),
-            },
-            Err(e) => Err(DecodeError::Io(e)),
-        },
+            }
+        }
     };
     match result {
         Ok(()) => {
