@@ -291,7 +291,14 @@ fn time_to_next(bin: &Path) -> Duration {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let start = Instant::now();
+    // Only what Lambda's runtime environment sets: this machine's SSL_CERT_DIR / AWS_CA_BUNDLE
+    // would make the TLS client read ~300 certificate files that Lambda does not have set.
+    // <https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>
     let mut child = Command::new(bin)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("LANG", "en_US.UTF-8")
+        .env("TZ", ":UTC")
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")

@@ -345,9 +345,35 @@ impl<O: Output> Output for Cli2<O> {
     }
 }
 
+/// CA bundle files: Amazon Linux 2023 (the `provided.al2023` runtime), then Debian/Ubuntu and
+/// Alpine layouts. <https://docs.aws.amazon.com/linux/al2023/ug/ca-certificates.html>
+const CA_BUNDLES: &[&str] = &[
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// The SDK's TLS client loads the system roots when it is built at init. Without
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR`, `rustls-native-certs` reads the CA bundle *and* every file of
+/// the certificate directory (about 300 files that repeat the bundle): most of our start-up.
+/// Pointing `SSL_CERT_FILE` at the bundle loads the same roots once. Runs before any thread is
+/// started; a value the deployment sets is kept.
+fn prefer_ca_bundle() {
+    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        return;
+    }
+    if let Some(bundle) = CA_BUNDLES
+        .iter()
+        .find(|p| std::path::Path::new(p).is_file())
+    {
+        std::env::set_var("SSL_CERT_FILE", bundle);
+    }
+}
+
 fn main() -> ExitCode {
     // Under the Lambda runtime (or its emulator) the same binary is the function.
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        prefer_ca_bundle();
         return match lambda_main() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
