@@ -55,6 +55,16 @@ pub enum DecodeError {
     },
     #[error("read error: {0}")]
     Io(#[from] io::Error),
+    /// The input broke off (a truncated gzip file): the records before `index` were read.
+    #[error("read error at record {index}: {source}")]
+    Damaged {
+        index: u64,
+        #[source]
+        source: io::Error,
+    },
+    /// Bytes that are not UTF-8 (inside strings): read as U+FFFD, every record still read.
+    #[error("invalid UTF-8 at line {line} column {column}, read as U+FFFD")]
+    Utf8 { line: u64, column: u64 },
     #[error("empty input: no JSON value")]
     Empty,
     #[error("consumer stopped")]
@@ -307,12 +317,35 @@ pub fn decode_stream_within<R: BufRead>(
     sink: &mut Sink<'_>,
 ) -> Result<(), DecodeError> {
     let mut head = Vec::new();
-    (&mut reader)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut head)?;
+    let read = (&mut reader).take(limit as u64 + 1).read_to_end(&mut head);
+    if let Err(source) = read {
+        // Hand over the records before the damage, then say where it was.
+        let mut index = 0u64;
+        let text = String::from_utf8_lossy(&head);
+        let mut count = |item: Item<'_>| {
+            index += 1;
+            sink(item)
+        };
+        let mut de = serde_json::Deserializer::from_str(&text);
+        if let Err(DecodeError::Stopped(e)) = decode_values(&mut de, &mut count) {
+            return Err(DecodeError::Stopped(e));
+        }
+        return Err(DecodeError::Damaged { index, source });
+    }
     if head.len() <= limit {
-        let mut de = serde_json::Deserializer::from_slice(&head);
-        return decode_values(&mut de, sink);
+        return match std::str::from_utf8(&head) {
+            Ok(text) => decode_values(&mut serde_json::Deserializer::from_str(text), sink),
+            // JSON's structure is ASCII: bytes that are not UTF-8 are damage inside strings (or
+            // a syntax error, reported as such). Read them as U+FFFD, then say where they were.
+            Err(bad) => {
+                let text = String::from_utf8_lossy(&head);
+                decode_values(&mut serde_json::Deserializer::from_str(&text), sink)?;
+                let before = &head[..bad.valid_up_to()];
+                let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
+                let column = 1 + before.iter().rev().take_while(|b| **b != b'\n').count() as u64;
+                Err(DecodeError::Utf8 { line, column })
+            }
+        };
     }
     let mut de = serde_json::Deserializer::from_reader(io::Cursor::new(head).chain(reader));
     decode_values(&mut de, sink)
@@ -341,7 +374,10 @@ fn decode_values<'de, R: serde_json::de::Read<'de>>(
                 return Err(DecodeError::Empty);
             }
             if source.is_io() {
-                return Err(DecodeError::Io(source.into()));
+                return Err(DecodeError::Damaged {
+                    index: ctx.next,
+                    source: source.into(),
+                });
             }
             return Err(DecodeError::Syntax {
                 index: ctx.next,
@@ -384,6 +420,8 @@ pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<()
         if text.trim().is_empty() {
             continue;
         }
+        // Without its line break, so that an error at the end of the line has its column.
+        let text = text.trim_end_matches(['\n', '\r']);
         let mut de = serde_json::Deserializer::from_str(text);
         let res = Top(&mut ctx).deserialize(&mut de).and_then(|()| de.end());
         if let Err(e) = res {
