@@ -647,23 +647,23 @@ fn check_alert(a: &Alert, report: &RecordReport, min: Severity, format: AlertFor
     if rest.len() != 2 + findings + 3 + link + 2 {
         fail("line count");
     }
-    if rest[0] != "" || rest[1] != "Findings:" {
+    if !rest[0].is_empty() || rest[1] != "Findings:" {
         fail("findings header");
     }
     if !rest[2..2 + findings].iter().all(|l| l.starts_with("  - ")) {
         fail("finding lines");
     }
     let tail = &rest[2 + findings..];
-    if tail[0] != ""
+    if !tail[0].is_empty()
         || !tail[1].starts_with("Why it matters: ")
         || !tail[2].starts_with("What to do next: ")
         || (link > 0
-            && (tail[3] != ""
+            && (!tail[3].is_empty()
                 || !tail[4].starts_with(
                     "Event in the CloudTrail console: https://console.aws.amazon.com/cloudtrailv2/home?region=",
                 )))
         || !tail[3 + link].starts_with("About this rule: https://")
-        || tail[4 + link] != ""
+        || !tail[4 + link].is_empty()
     {
         fail("footer");
     }
