@@ -9,6 +9,10 @@
 //! (keep-alive, as the SDK's pool uses it), and each forwarded request opens its own connection
 //! to moto (`Connection: close`), so the answer is read to its end and re-framed with a
 //! `Content-Length`.
+//!
+//! Requests are forwarded one at a time. moto evaluates a conditional write and then stores the
+//! item without a lock, so two concurrent `PutItem`s can both pass a condition that DynamoDB
+//! evaluates atomically; in series they cannot, and concurrent clients see DynamoDB's semantics.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
@@ -70,6 +74,8 @@ impl Plan {
 struct State {
     plan: Mutex<Plan>,
     seen: Mutex<Vec<Seen>>,
+    /// Held while a request is with moto.
+    upstream: Mutex<()>,
 }
 
 /// The proxy, stopped on drop (connections already open end when their client closes them).
@@ -374,8 +380,12 @@ fn serve(conn: TcpStream, upstream: u16, state: &State) -> std::io::Result<()> {
             action: action(&req),
             fault: fault.clone(),
         });
+        let forward = |req: &Message| {
+            let _one_at_a_time = state.upstream.lock().unwrap_or_else(|p| p.into_inner());
+            forward(req, upstream)
+        };
         let answer = match &fault {
-            None => forward(&req, upstream)?,
+            None => forward(&req)?,
             Some(Fault::Refuse) => {
                 reset(&conn);
                 return Ok(());
@@ -395,7 +405,7 @@ fn serve(conn: TcpStream, upstream: u16, state: &State) -> std::io::Result<()> {
             Some(Fault::Throttle) => error_answer(&req, 400, "Throttling"),
             Some(Fault::Delay(d)) => {
                 std::thread::sleep(*d);
-                forward(&req, upstream)?
+                forward(&req)?
             }
         };
         out.write_all(&answer)?;
