@@ -55,6 +55,16 @@ pub enum DecodeError {
     },
     #[error("read error: {0}")]
     Io(#[from] io::Error),
+    /// The input broke off (a truncated gzip file): the records before `index` were read.
+    #[error("read error at record {index}: {source}")]
+    Damaged {
+        index: u64,
+        #[source]
+        source: io::Error,
+    },
+    /// Bytes that are not UTF-8 (inside strings): read as U+FFFD, every record still read.
+    #[error("invalid UTF-8 at line {line} column {column}, read as U+FFFD")]
+    Utf8 { line: u64, column: u64 },
     #[error("empty input: no JSON value")]
     Empty,
     #[error("consumer stopped")]
@@ -308,9 +318,21 @@ pub fn decode_stream_within<R: BufRead>(
     sink: &mut Sink<'_>,
 ) -> Result<(), DecodeError> {
     let mut head = Vec::new();
-    (&mut reader)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut head)?;
+    let read = (&mut reader).take(limit as u64 + 1).read_to_end(&mut head);
+    if let Err(source) = read {
+        // Hand over the records before the damage, then say where it was.
+        let mut index = 0u64;
+        let text = String::from_utf8_lossy(&head);
+        let mut count = |item: Item<'_>| {
+            index += 1;
+            sink(item)
+        };
+        let mut de = serde_json::Deserializer::from_str(&text);
+        if let Err(DecodeError::Stopped(e)) = decode_values(&mut de, &mut count) {
+            return Err(DecodeError::Stopped(e));
+        }
+        return Err(DecodeError::Damaged { index, source });
+    }
     if head.len() <= limit {
         return decode_slice(&head, sink);
     }
@@ -323,8 +345,9 @@ pub const SLURP_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Reads a whole file into memory, decompressed, when it is at most `limit` bytes: one
 /// allocation of the right size (a gzip file's size comes from its trailer), no intermediate
-/// buffers. `None` when it is larger: stream it instead. CloudTrail delivers log files of a few
-/// kilobytes to a few megabytes, so nearly every file takes this path.
+/// buffers. `None` when it is larger, or when its gzip stream is damaged: stream it instead (the
+/// streaming reader hands over the records before the damage and says where it was). CloudTrail
+/// delivers log files of a few kilobytes to a few megabytes, so nearly every file takes this path.
 pub fn slurp_file(path: &std::path::Path, limit: usize) -> io::Result<Option<Vec<u8>>> {
     let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
@@ -344,16 +367,27 @@ pub fn slurp_file(path: &std::path::Path, limit: usize) -> io::Result<Option<Vec
         .and_then(|t| <[u8; 4]>::try_from(t).ok())
         .map_or(0, |t| u32::from_le_bytes(t) as usize);
     let mut out = Vec::with_capacity(hint.min(limit) + 1);
-    flate2::read::MultiGzDecoder::new(raw.as_slice())
+    let read = flate2::read::MultiGzDecoder::new(raw.as_slice())
         .take(limit as u64 + 1)
-        .read_to_end(&mut out)?;
-    Ok((out.len() <= limit).then_some(out))
+        .read_to_end(&mut out);
+    Ok((read.is_ok() && out.len() <= limit).then_some(out))
 }
 
 /// [`decode_stream`] over bytes already in memory.
-pub fn decode_slice(bytes: &[u8], sink: &mut Sink<'_>) -> Result<(), DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    decode_values(&mut de, sink)
+pub fn decode_slice(head: &[u8], sink: &mut Sink<'_>) -> Result<(), DecodeError> {
+    match std::str::from_utf8(head) {
+        Ok(text) => decode_values(&mut serde_json::Deserializer::from_str(text), sink),
+        // JSON's structure is ASCII: bytes that are not UTF-8 are damage inside strings (or
+        // a syntax error, reported as such). Read them as U+FFFD, then say where they were.
+        Err(bad) => {
+            let text = String::from_utf8_lossy(head);
+            decode_values(&mut serde_json::Deserializer::from_str(&text), sink)?;
+            let before = &head[..bad.valid_up_to()];
+            let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
+            let column = 1 + before.iter().rev().take_while(|b| **b != b'\n').count() as u64;
+            Err(DecodeError::Utf8 { line, column })
+        }
+    }
 }
 
 fn decode_values<'de, R: serde_json::de::Read<'de>>(
@@ -376,7 +410,10 @@ fn decode_values<'de, R: serde_json::de::Read<'de>>(
                 return Err(DecodeError::Empty);
             }
             if source.is_io() {
-                return Err(DecodeError::Io(source.into()));
+                return Err(DecodeError::Damaged {
+                    index: ctx.next,
+                    source: source.into(),
+                });
             }
             return Err(DecodeError::Syntax {
                 index: ctx.next,
@@ -419,6 +456,8 @@ pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<()
         if text.trim().is_empty() {
             continue;
         }
+        // Without its line break, so that an error at the end of the line has its column.
+        let text = text.trim_end_matches(['\n', '\r']);
         let mut de = serde_json::Deserializer::from_str(text);
         let res = Top(&mut ctx).deserialize(&mut de).and_then(|()| de.end());
         if let Err(e) = res {
@@ -484,7 +523,7 @@ mod tests {
         assert_eq!(slurp_file(&gz, text.len() - 1).unwrap(), None);
         let cut = dir.path().join("cut.json.gz");
         std::fs::write(&cut, &std::fs::read(&gz).unwrap()[..20]).unwrap();
-        assert!(slurp_file(&cut, 100).is_err());
+        assert_eq!(slurp_file(&cut, 100).unwrap(), None);
         assert!(slurp_file(&dir.path().join("missing"), 100).is_err());
     }
 

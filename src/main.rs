@@ -486,7 +486,7 @@ fn run() -> Result<ExitCode> {
                         .build()?;
                     let sdk = rt.block_on(aws_config::load_from_env());
                     let publisher = SnsPublisher {
-                        client: aws_sdk_sns::Client::new(&sdk),
+                        client: rootwatch::sns::client(&sdk),
                         topic_arn,
                     };
                     Some(Backfill {
@@ -739,14 +739,14 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
     rt.block_on(async move {
         let sdk = aws_config::load_from_env().await;
         let publisher = SnsPublisher {
-            client: aws_sdk_sns::Client::new(&sdk),
+            client: rootwatch::sns::client(&sdk),
             topic_arn: config.topic_arn.clone(),
         };
         let store = config
             .sessions_table
             .clone()
             .map(|table| rootwatch::dynamo::DynamoStore {
-                client: aws_sdk_dynamodb::Client::new(&sdk),
+                client: rootwatch::sns::store_client(&sdk),
                 table,
             });
         let objects = rootwatch::s3::S3Objects {

@@ -96,7 +96,7 @@ impl Session {
             .as_deref()
             .and_then(crate::time::parse)
             .filter(|e| *e > issued_at)
-            .unwrap_or(issued_at + default)
+            .unwrap_or(issued_at.saturating_add(default))
             .min(issued_at + MAX_LIFETIME_SECONDS);
         let p = &report.principal;
         Some(Session {

@@ -3,9 +3,59 @@
 //! what still fails comes back as an error, never swallowed.
 
 use crate::alert::{Alert, MAX_MESSAGE_BYTES};
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use std::future::Future;
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// Bounds on every SNS call. Left alone, the SDK sets only a connect timeout (3.1 s): an
+/// endpoint that accepts the connection and never answers holds a publish until Lambda kills
+/// the invocation (30 s), which then cannot say which alerts failed.
+/// <https://docs.aws.amazon.com/sdk-for-rust/latest/dg/timeouts.html>
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// One attempt: SNS answers a publish in tens of milliseconds; 5 s leaves room for a slow
+/// moment (and a cold TLS handshake) without waiting on a dead connection.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole call, the SDK's retries (3 attempts, standard mode) included: half the function's
+/// 30 s timeout, so that a failed publish is reported (and retried by Lambda or SQS) before the
+/// invocation itself times out.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+/// The optional session table (DynamoDB answers in milliseconds, and the function goes on
+/// without it): one attempt 1 s, the whole call 3 s.
+pub const STORE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const STORE_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// [`CONNECT_TIMEOUT`], [`ATTEMPT_TIMEOUT`], [`OPERATION_TIMEOUT`].
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// [`CONNECT_TIMEOUT`], [`STORE_ATTEMPT_TIMEOUT`], [`STORE_OPERATION_TIMEOUT`].
+pub fn store_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(STORE_ATTEMPT_TIMEOUT)
+        .operation_timeout(STORE_OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The SNS client the binary uses: `sdk` (region, credentials, endpoint) with [`timeouts`].
+pub fn client(sdk: &SdkConfig) -> aws_sdk_sns::Client {
+    let conf = aws_sdk_sns::config::Builder::from(sdk).timeout_config(timeouts());
+    aws_sdk_sns::Client::from_conf(conf.build())
+}
+
+/// The DynamoDB client of the session store: `sdk` with [`store_timeouts`].
+pub fn store_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(store_timeouts());
+    aws_sdk_dynamodb::Client::from_conf(conf.build())
+}
 
 /// PublishBatch takes at most 10 entries, and their total size is limited like one message.
 /// <https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html>
@@ -204,6 +254,27 @@ mod tests {
             chat: None,
             attributes: vec![],
         }
+    }
+
+    #[test]
+    fn clients_have_bounded_timeouts() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let sns = client(&sdk).config().timeout_config().cloned().unwrap();
+        assert_eq!(sns.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(sns.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(sns.operation_timeout(), Some(OPERATION_TIMEOUT));
+        let db = store_client(&sdk)
+            .config()
+            .timeout_config()
+            .cloned()
+            .unwrap();
+        assert_eq!(db.operation_timeout(), Some(STORE_OPERATION_TIMEOUT));
+        assert!(
+            OPERATION_TIMEOUT < Duration::from_secs(30),
+            "under the function's timeout"
+        );
     }
 
     #[test]

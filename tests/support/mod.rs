@@ -6,6 +6,8 @@
 //! `#[ignore = "needs moto_server; run make test"]` so a plain `cargo test` skips them.
 #![allow(dead_code)]
 
+pub mod fault;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::fs::File;
 use std::io::{Read, Write};
