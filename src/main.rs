@@ -737,7 +737,7 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let sdk = aws_config::load_from_env().await;
+        let sdk = rootwatch::sns::with_lazy_tls(&aws_config::load_from_env().await);
         let publisher = SnsPublisher {
             client: rootwatch::sns::client(&sdk),
             topic_arn: config.topic_arn.clone(),

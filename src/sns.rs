@@ -57,6 +57,77 @@ pub fn store_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(conf.build())
 }
 
+/// `sdk` with its HTTP client's TLS set up at the first request instead of when a client is
+/// built. The SDK's default client loads the system's root certificates while a client is built
+/// (its `validate_base_client_config`), which is most of the function's start-up. An
+/// invocation that publishes nothing never needs them. The connectors are the SDK's own, built
+/// on first use and then kept.
+/// <https://docs.aws.amazon.com/sdk-for-rust/latest/dg/http.html>
+pub fn with_lazy_tls(sdk: &SdkConfig) -> SdkConfig {
+    match sdk.http_client() {
+        Some(inner) => sdk
+            .to_builder()
+            .http_client(lazy::LazyTls::shared(inner))
+            .build(),
+        None => sdk.clone(),
+    }
+}
+
+mod lazy {
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use std::sync::OnceLock;
+
+    /// Forwards to `inner`, but asks it for a connector only when a request is made.
+    #[derive(Debug)]
+    pub struct LazyTls {
+        inner: SharedHttpClient,
+    }
+
+    impl LazyTls {
+        pub fn shared(inner: SharedHttpClient) -> SharedHttpClient {
+            SharedHttpClient::new(LazyTls { inner })
+        }
+    }
+
+    impl HttpClient for LazyTls {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(LazyConnector {
+                inner: self.inner.clone(),
+                settings: settings.clone(),
+                components: components.clone(),
+                built: OnceLock::new(),
+            })
+        }
+        // `validate_base_client_config` is not forwarded: that is where the default client
+        // loads the certificates eagerly.
+    }
+
+    #[derive(Debug)]
+    struct LazyConnector {
+        inner: SharedHttpClient,
+        settings: HttpConnectorSettings,
+        components: RuntimeComponents,
+        built: OnceLock<SharedHttpConnector>,
+    }
+
+    impl HttpConnector for LazyConnector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            self.built
+                .get_or_init(|| self.inner.http_connector(&self.settings, &self.components))
+                .call(request)
+        }
+    }
+}
+
 /// PublishBatch takes at most 10 entries, and their total size is limited like one message.
 /// <https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html>
 pub const MAX_BATCH: usize = 10;
