@@ -548,3 +548,64 @@ async fn one_event_three_times_in_sqs_batches_to_two_instances_alerts_once() {
         "the claims went to the table"
     );
 }
+
+/// Issue 6: a benign event makes no network call at all, an alerting one exactly one Publish;
+/// prints the handler time of each (median of 40 invocations, SNS on moto through the proxy,
+/// TLS set up lazily as in the binary). Times are printed, not asserted: this machine is shared.
+#[tokio::test]
+#[ignore = "needs moto_server (make test)"]
+async fn benign_events_make_no_network_call_and_handler_times() {
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    let (topic, _queue) = topic_with_queue(&cfg, "calls", true).await;
+    let proxy = FaultProxy::start(moto.port);
+    let sdk = rootwatch::sns::with_lazy_tls(&sdk_config(&proxy.endpoint).await);
+    let h = Handler::new(
+        Config::for_topic(&topic),
+        SnsPublisher {
+            client: rootwatch::sns::client(&sdk),
+            topic_arn: topic.clone(),
+        },
+    );
+    let benign = |i: u32| {
+        event(&format!("benign-{i}"), i)
+            .replace("\"type\":\"Root\"", "\"type\":\"IAMUser\"")
+            .replace(":root\"", ":user/alice\"")
+    };
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    proxy.clear();
+    let mut quiet = Vec::new();
+    for i in 0..40 {
+        let t = Instant::now();
+        h.handle(&benign(i)).await.expect("benign event");
+        quiet.push(t.elapsed());
+    }
+    assert!(
+        proxy.seen().is_empty(),
+        "a benign event made network calls: {:?}",
+        proxy.seen()
+    );
+    let mut loud = Vec::new();
+    for i in 0..40 {
+        let t = Instant::now();
+        h.handle(&event(&format!("alert-{i}"), i))
+            .await
+            .expect("alerting event");
+        loud.push(t.elapsed());
+    }
+    let (publishes, faulted) = proxy.count("Publish");
+    assert_eq!(
+        (publishes, faulted),
+        (40, 0),
+        "one Publish per alerting event"
+    );
+    assert_eq!(proxy.seen().len(), 40, "and nothing else");
+    println!(
+        "handler time (median of 40): benign {:.3} ms (0 network calls), alerting {:.3} ms (1 Publish to moto)",
+        median(quiet).as_secs_f64() * 1e3,
+        median(loud).as_secs_f64() * 1e3
+    );
+}
