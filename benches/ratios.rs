@@ -225,11 +225,25 @@ fn replay_bench(corpus: &Path) {
     }
 }
 
-/// Peak RSS (kB) of a child, from `wait4`'s rusage.
+/// Peak RSS (kB) of `cmd`. Linux folds a forked child's copy of its parent's memory into the
+/// child's `ru_maxrss`, so a child of this (large) process would report at least our own peak:
+/// the command is run by a fresh copy of this binary (`peak-rss CMD…`), which is small.
+fn peak_rss_kb(cmd: Command) -> i64 {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .arg("peak-rss")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// `peak-rss CMD ARGS…`: runs CMD and prints its peak RSS in kB, from `wait4`'s rusage.
 // `wait4` reaps the child; clippy cannot see that.
 #[allow(clippy::zombie_processes)]
-fn peak_rss_kb(mut cmd: Command) -> i64 {
-    let child = cmd
+fn peak_rss_child(args: &[String]) {
+    let child = Command::new(&args[0])
+        .args(&args[1..])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -240,7 +254,7 @@ fn peak_rss_kb(mut cmd: Command) -> i64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4");
-    usage.ru_maxrss
+    println!("{}", usage.ru_maxrss);
 }
 
 /// A folder of `target_bytes` (uncompressed) made by repeating the corpus's gzip files.
@@ -467,6 +481,9 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let what = args.first().map(String::as_str).unwrap_or("all");
+    if what == "peak-rss" {
+        return peak_rss_child(&args[1..]);
+    }
     let given = args.get(1).map(PathBuf::from);
     let synth;
     let corpus: &Path = match &given {

@@ -727,7 +727,8 @@ fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-/// Lambda mode: configuration and the SNS and S3 clients are built once, at init.
+/// Lambda mode: configuration and the SNS client are built once, at init (TLS at the first
+/// request); the S3 client at the first S3 notification.
 fn lambda_main() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{service_fn, LambdaEvent};
     use rootwatch::lambda::{Config, Handler};
@@ -737,7 +738,7 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let sdk = rootwatch::sns::with_lazy_tls(&aws_config::load_from_env().await);
+        let sdk = rootwatch::sns::load_lazy_tls().await;
         let publisher = SnsPublisher {
             client: rootwatch::sns::client(&sdk),
             topic_arn: config.topic_arn.clone(),
@@ -749,8 +750,9 @@ fn lambda_main() -> Result<(), lambda_runtime::Error> {
                 client: rootwatch::sns::store_client(&sdk),
                 table,
             });
-        let objects = rootwatch::s3::S3Objects {
-            client: s3_client(&sdk),
+        let objects = {
+            let sdk = sdk.clone();
+            rootwatch::s3::LazyS3Objects::new(move || s3_client(&sdk))
         };
         tracing::info!(
             topic = %config.topic_arn,

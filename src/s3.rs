@@ -667,6 +667,32 @@ impl ObjectSource for S3Objects {
     }
 }
 
+/// [`S3Objects`] built on first use. Building an SDK client parses its endpoint rules; the
+/// function builds the S3 client only when an S3 notification arrives, so an instance that only
+/// sees EventBridge events does not pay for it at start-up.
+pub struct LazyS3Objects {
+    make: Box<dyn Fn() -> aws_sdk_s3::Client + Send + Sync>,
+    built: std::sync::OnceLock<S3Objects>,
+}
+
+impl LazyS3Objects {
+    pub fn new(make: impl Fn() -> aws_sdk_s3::Client + Send + Sync + 'static) -> Self {
+        LazyS3Objects {
+            make: Box::new(make),
+            built: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl ObjectSource for LazyS3Objects {
+    async fn get(&self, obj: &ObjectRef) -> Result<Body, ObjectError> {
+        let objects = self.built.get_or_init(|| S3Objects {
+            client: (self.make)(),
+        });
+        objects.get(obj).await
+    }
+}
+
 impl S3Objects {
     /// Lists `url` (ListObjectsV2, every page) and sorts each key into `selection`.
     pub async fn list(

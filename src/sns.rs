@@ -73,6 +73,23 @@ pub fn with_lazy_tls(sdk: &SdkConfig) -> SdkConfig {
     }
 }
 
+/// The SDK configuration from the environment (as `aws_config::load_from_env`), with the SDK's
+/// default HTTPS client (hyper 1, rustls with aws-lc) behind the lazy TLS set-up of
+/// [`with_lazy_tls`], given to the loader itself: the clients it builds for the credential and
+/// region chains then do not load the certificates either.
+pub async fn load_lazy_tls() -> SdkConfig {
+    use aws_smithy_http_client::tls;
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(lazy::LazyTls::shared(https))
+        .load()
+        .await
+}
+
 mod lazy {
     use aws_smithy_runtime_api::client::http::{
         HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
