@@ -16,6 +16,7 @@
 //! Run by `make test` (it installs moto); skipped by a plain `cargo test`.
 
 mod support;
+use support::sqs_event as sqs;
 
 use rootwatch::dynamo::DynamoStore;
 use rootwatch::lambda::{Config, Counts, Handler};
@@ -38,14 +39,6 @@ fn event(id: &str, seconds: u32) -> String {
             "eventName": "CreateUser", "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.1", "eventID": id,
             "readOnly": false, "eventType": "AwsApiCall"}})
     .to_string()
-}
-
-fn sqs(bodies: &[(&str, &str)]) -> String {
-    let records: Vec<Value> = bodies
-        .iter()
-        .map(|(id, body)| json!({"messageId": id, "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}))
-        .collect();
-    json!({ "Records": records }).to_string()
 }
 
 /// The function publishing to `topic` through `endpoint` (the proxy).

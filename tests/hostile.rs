@@ -8,6 +8,9 @@
 //! best-effort classification; never a panic; the other records and the other files are still
 //! processed. The function acknowledges (and counts) what it cannot read and never retries it.
 
+mod support;
+use support::sqs_event as sqs;
+
 use rootwatch::alert::MAX_MESSAGE_BYTES;
 use rootwatch::lambda::{Config, Counts, Handler};
 use rootwatch::sns::FakePublisher;
@@ -115,14 +118,6 @@ async fn lambda(h: &Handler<FakePublisher>, bytes: &[u8]) -> (Counts, bool) {
     let inputs = [("test".to_owned(), bytes)];
     let results = h.process_inputs(&inputs, &mut counts).await;
     (counts, results.iter().any(Result::is_err))
-}
-
-fn sqs(bodies: &[(&str, &str)]) -> String {
-    let records: Vec<Value> = bodies
-        .iter()
-        .map(|(id, body)| json!({"messageId": id, "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}))
-        .collect();
-    json!({ "Records": records }).to_string()
 }
 
 fn event_ids(h: &Handler<FakePublisher>) -> Vec<String> {

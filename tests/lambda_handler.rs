@@ -1,11 +1,14 @@
 //! The Lambda handler in process, with the hand-written fake publisher: which inputs alert,
 //! which are acknowledged, what is retried, duplicates.
 
+mod support;
+use support::sqs_event as sqs;
+
 use rootwatch::alert::AlertFormat;
 use rootwatch::lambda::{Config, ConfigError, Handler};
 use rootwatch::model::Severity;
 use rootwatch::sns::FakePublisher;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn handler() -> Handler<FakePublisher> {
     let config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch");
@@ -14,14 +17,6 @@ fn handler() -> Handler<FakePublisher> {
 
 fn sample(path: &str) -> String {
     std::fs::read_to_string(path).unwrap()
-}
-
-fn sqs(bodies: &[(&str, &str)]) -> String {
-    let records: Vec<Value> = bodies
-        .iter()
-        .map(|(id, body)| json!({"messageId": id, "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}))
-        .collect();
-    json!({ "Records": records }).to_string()
 }
 
 #[tokio::test]

@@ -37,6 +37,18 @@ fn function(cfg: &aws_config::SdkConfig, topic_arn: &str) -> Function {
     })
 }
 
+/// The function publishing to `topic` on moto, reading S3 from a port where nothing listens.
+async fn function_with_dead_s3(cfg: &aws_config::SdkConfig, topic: &str) -> Function {
+    let dead = sdk_config(&format!("http://127.0.0.1:{}", support::free_port())).await;
+    let publisher = SnsPublisher {
+        client: aws_sdk_sns::Client::new(cfg),
+        topic_arn: topic.into(),
+    };
+    Handler::new(Config::for_topic(topic), publisher).with_objects(S3Objects {
+        client: support::s3_client(&dead),
+    })
+}
+
 /// The first record of a sample, with its own eventID.
 fn record(path: &str, event_id: &str) -> Value {
     let mut r = records_of(path).remove(0);
@@ -335,17 +347,7 @@ async fn batch_operations_tasks_get_their_result_codes() {
     assert_eq!(alerted(&drain(&cfg, &queue, 1, WAIT).await), set(&["bo-1"]));
 
     // Schema 2.0 names the bucket; an S3 that does not answer is a temporary failure.
-    let dead = sdk_config(&format!("http://127.0.0.1:{}", support::free_port())).await;
-    let h = Handler::new(
-        Config::for_topic(&topic),
-        SnsPublisher {
-            client: aws_sdk_sns::Client::new(&cfg),
-            topic_arn: topic.clone(),
-        },
-    )
-    .with_objects(S3Objects {
-        client: support::s3_client(&dead),
-    });
+    let h = function_with_dead_s3(&cfg, &topic).await;
     let job = json!({"invocationSchemaVersion": "2.0", "invocationId": "inv-2", "job": {"id": "j", "userArguments": {}},
         "tasks": [{"taskId": "t", "s3Key": good, "s3VersionId": null, "s3Bucket": BUCKET}]});
     let (result, counts) = h.handle_counted(&job.to_string()).await;
@@ -361,17 +363,7 @@ async fn unreachable_s3_returns_the_message_and_fails_a_direct_invocation() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
     let (topic, _queue) = topic_with_queue(&cfg, "alerts", true).await;
-    let dead = sdk_config(&format!("http://127.0.0.1:{}", support::free_port())).await;
-    let h = Handler::new(
-        Config::for_topic(&topic),
-        SnsPublisher {
-            client: aws_sdk_sns::Client::new(&cfg),
-            topic_arn: topic.clone(),
-        },
-    )
-    .with_objects(S3Objects {
-        client: support::s3_client(&dead),
-    });
+    let h = function_with_dead_s3(&cfg, &topic).await;
     let k = key("2026-11-23", "x");
     let payload = sqs_event(&[
         ("s3", &s3_notification(BUCKET, &[&k])),
