@@ -92,6 +92,16 @@ const ADVICE: &[Advice] = &[
         why: "sts:AssumeRoot gives a short privileged root session in a member account, limited by a task policy.",
         next: "Check that the caller is an expected administrator and that the task matches planned work.",
     },
+    Advice {
+        rule: Rule::WatchedRoleAssumed,
+        why: "A role on the watch list (such as a break-glass role) was assumed; such roles carry broad access meant for incidents.",
+        next: "Break-glass use should come with an incident. Ask the person named why, and review what the session did.",
+    },
+    Advice {
+        rule: Rule::UntrustedAccountAssumption,
+        why: "A principal of an account outside the trusted list assumed a role in another account: the role's trust policy lets that account in.",
+        next: "Check the role's trust policy: who outside the organisation can assume it. Remove the access if it is not needed.",
+    },
 ];
 
 fn advice(rule: Rule) -> &'static Advice {
@@ -514,6 +524,13 @@ mod tests {
         assert_eq!(doc["truncated"], true);
         assert!(a.text.ends_with("[truncated]\n"));
         serde_json::from_str::<Value>(&a.sns_message()).unwrap();
+    }
+
+    #[test]
+    fn every_rule_has_advice() {
+        for rule in Rule::ALL {
+            assert_eq!(advice(*rule).rule, *rule);
+        }
     }
 
     #[test]
