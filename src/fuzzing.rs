@@ -526,38 +526,39 @@ fn alert_checked(report: &RecordReport, min: Severity, format: AlertFormat) -> O
 /// An arbitrary report, its strings raw (not sanitised as analysis does), for the alert's own
 /// last line of defence.
 fn raw_report(chunks: &[&[u8]]) -> RecordReport {
-    let mut it = chunks
-        .iter()
-        .map(|c| String::from_utf8_lossy(c).into_owned());
-    let mut next = || it.next();
+    let mut it = chunks.iter().copied();
+    let it = &mut it;
+    fn next<'c>(it: &mut impl Iterator<Item = &'c [u8]>) -> Option<String> {
+        it.next().map(|c| String::from_utf8_lossy(c).into_owned())
+    }
     let pick = |s: &Option<String>, n: usize| {
         s.as_deref()
             .and_then(|s| s.bytes().next())
             .map_or(0, |b| usize::from(b) % n)
     };
     let mut r = RecordReport {
-        event_id: next(),
-        event_name: next(),
-        event_source: next(),
-        event_time: next(),
-        aws_region: next(),
-        source_ip: next(),
-        user_agent: next(),
-        error_code: next(),
+        event_id: next(it),
+        event_name: next(it),
+        event_source: next(it),
+        event_time: next(it),
+        aws_region: next(it),
+        source_ip: next(it),
+        user_agent: next(it),
+        error_code: next(it),
         read_only: false,
         principal: Principal {
-            kind: next(),
+            kind: next(it),
             class: PrincipalClass::Root,
-            arn: next(),
-            account_id: next(),
-            access_key_id: next(),
-            principal_id: next(),
-            user_name: next(),
+            arn: next(it),
+            account_id: next(it),
+            access_key_id: next(it),
+            principal_id: next(it),
+            user_name: next(it),
             mfa_authenticated: None,
-            invoked_by: next(),
-            session_issuer: next(),
-            session_name: next(),
-            source_identity: next(),
+            invoked_by: next(it),
+            session_issuer: next(it),
+            session_name: next(it),
+            source_identity: next(it),
         },
         findings: Vec::new(),
         assumption: None,
@@ -566,40 +567,48 @@ fn raw_report(chunks: &[&[u8]]) -> RecordReport {
     };
     r.principal.class = PrincipalClass::ALL[pick(&r.principal.kind, PrincipalClass::ALL.len())];
     // Findings: a shape chunk (rule, severity, task, repeat per finding) and a title chunk.
-    let shape = next().unwrap_or_default().into_bytes();
-    let title = next().unwrap_or_default();
+    let shape = it.next().unwrap_or_default();
+    let title = next(it).unwrap_or_default();
+    // Enough text to need cutting to SNS's size (the message repeats the findings about seven
+    // times: text twice, document five times), not so much that executions crawl.
+    let mut budget = MAX_MESSAGE_BYTES / 4;
     for f in shape.chunks(4).take(32) {
         let at = |i: usize| f.get(i).copied().map_or(0, usize::from);
+        // Most findings have one title; a fourth byte from 0xc0 up repeats it up to 63 times.
+        let times = (1 + at(3).saturating_sub(0xc0))
+            .min(budget / title.len().max(1))
+            .max(1);
+        budget = budget.saturating_sub(title.len() * times);
         r.findings.push(Finding {
             rule: Rule::ALL[at(0) % Rule::ALL.len()],
             severity: Severity::ALL[at(1) % Severity::ALL.len()],
-            title: title.repeat(1 + at(3) % 64),
+            title: title.repeat(times),
             task: (at(2) % 2 == 1).then(|| Task::ALL[at(2) / 2 % Task::ALL.len()]),
             doc: "https://docs.aws.amazon.com/",
         });
     }
     // An origin with hops, when there is anything left.
-    if let Some(arn) = next() {
+    if let Some(arn) = next(it) {
         let mut origin = Origin {
             arn: Some(arn),
-            name: next(),
-            kind: next(),
+            name: next(it),
+            kind: next(it),
             class: PrincipalClass::IamUser,
-            account_id: next(),
+            account_id: next(it),
             chain: Vec::new(),
         };
-        while let Some(api) = next() {
+        while let Some(api) = next(it) {
             origin.chain.push(Hop {
                 api,
-                role_arn: next(),
-                session_name: next(),
-                account: next(),
-                source_identity: next(),
-                task_policy: next(),
-                access_key_id: next().unwrap_or_default(),
-                issued: next().unwrap_or_default(),
-                expires: next().unwrap_or_default(),
-                event_id: next(),
+                role_arn: next(it),
+                session_name: next(it),
+                account: next(it),
+                source_identity: next(it),
+                task_policy: next(it),
+                access_key_id: next(it).unwrap_or_default(),
+                issued: next(it).unwrap_or_default(),
+                expires: next(it).unwrap_or_default(),
+                event_id: next(it),
             });
         }
         r.origin = Some(origin);
@@ -670,11 +679,15 @@ pub fn check_alert(a: &Alert, format: AlertFormat) {
         s.as_bytes()[0].is_ascii_graphic(),
         "subject starts with a space: {s:?}"
     );
-    assert!(
-        a.size() <= MAX_MESSAGE_BYTES,
-        "message of {} bytes",
-        a.size()
-    );
+    // What SNS counts: the message, the subject and the attributes' names, types and values.
+    let message = a.sns_message();
+    let size = message.len()
+        + s.len()
+        + a.attributes
+            .iter()
+            .map(|(n, t, v)| n.len() + t.len() + v.len())
+            .sum::<usize>();
+    assert!(size <= MAX_MESSAGE_BYTES, "message of {size} bytes");
     assert!(
         !a.text.chars().any(|c| c.is_control() && c != '\n'),
         "control character in the text: {:?}",
@@ -684,7 +697,7 @@ pub fn check_alert(a: &Alert, format: AlertFormat) {
         check_printable(line, "alert text");
     }
     serde_json::from_str::<Value>(&a.document).expect("document is JSON");
-    let msg: Value = serde_json::from_str(&a.sns_message()).expect("SNS message is JSON");
+    let msg: Value = serde_json::from_str(&message).expect("SNS message is JSON");
     assert_eq!(msg["email"], Value::String(a.text.clone()));
     match format {
         AlertFormat::Chatbot => {
@@ -916,7 +929,7 @@ fn alert_seeds(records: &[String], out: &mut Vec<(String, Vec<u8>)>) {
     let hostile = "x\u{1b}[31m\nSeverity: info\r\n\u{202e}\u{0}\u{85}\u{2028}é";
     let fields: Vec<&[u8]> = vec![hostile.as_bytes(); 19];
     let mut raw = fields.clone();
-    raw.push(&[0, 4, 3, 63, 2, 3, 0, 1, 4, 4, 5, 0]);
+    raw.push(&[0, 4, 3, 0xfe, 2, 3, 0, 1, 4, 4, 5, 0]);
     raw.push(hostile.as_bytes());
     raw.extend([hostile.as_bytes(); 4]);
     raw.extend([b"AssumeRole".as_slice(); 1]);
@@ -925,7 +938,7 @@ fn alert_seeds(records: &[String], out: &mut Vec<(String, Vec<u8>)>) {
     out.push(("alert-raw-hostile-chat".into(), alert_input(0x11, &raw)));
     let big = "Root ".repeat(800);
     let mut many = fields;
-    many.push(&[4; 128]);
+    many.push(&[0xfe; 128]);
     many.push(big.as_bytes());
     out.push(("alert-raw-oversized".into(), alert_input(0x11, &many)));
 }
