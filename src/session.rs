@@ -96,7 +96,7 @@ impl Session {
             .as_deref()
             .and_then(crate::time::parse)
             .filter(|e| *e > issued_at)
-            .unwrap_or(issued_at + default)
+            .unwrap_or(issued_at.saturating_add(default))
             .min(issued_at + MAX_LIFETIME_SECONDS);
         let p = &report.principal;
         Some(Session {
@@ -436,6 +436,19 @@ mod tests {
 
     fn chain_keys(o: &Origin) -> Vec<&str> {
         o.chain.iter().map(|h| h.access_key_id.as_str()).collect()
+    }
+
+    #[test]
+    fn huge_duration_is_capped_not_overflowed() {
+        let json = r#"{"eventName":"AssumeRole","eventTime":"2026-11-20T09:00:00Z","requestParameters":{"durationSeconds":"9223372036854775807"},"responseElements":{"credentials":{"accessKeyId":"ASIAHUGE"}}}"#;
+        let rec = crate::record::Record::from_json(json).unwrap();
+        let input = crate::model::InputRef {
+            file: "t".into(),
+            index: 0,
+        };
+        let report = crate::analyze::analyze(&rec, input, None, &crate::rules::RuleConfig::NONE);
+        let s = Session::from_report(&report).unwrap();
+        assert_eq!(s.expires_at - s.issued_at, MAX_LIFETIME_SECONDS);
     }
 
     #[test]
