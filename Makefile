@@ -60,7 +60,7 @@ fuzz: $(CARGO_FUZZ) fuzz-seeds
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: fuzz/logs/$$t.log)"; \
 	  $(FUZZ_ENV) $(CARGO_FUZZ) run --sanitizer $(FUZZ_SANITIZER) $$t fuzz/corpus/$$t fuzz/seeds/$$t $$extra -- \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -close_fd_mask=1 \
-	    -print_final_stats=1 $(FUZZ_ARGS) > fuzz/logs/$$t.log 2>&1; rc=$$?; \
+	    -print_final_stats=1 -dict=fuzz/cloudtrail.dict $(FUZZ_ARGS) > fuzz/logs/$$t.log 2>&1; rc=$$?; \
 	  grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec' fuzz/logs/$$t.log; \
 	  echo "  corpus: $$(ls fuzz/corpus/$$t | wc -l) files"; \
 	  if [ $$rc -ne 0 ]; then tail -40 fuzz/logs/$$t.log; echo "fuzz: $$t FAILED (input in fuzz/artifacts/$$t/)"; exit 1; fi; \
