@@ -3,7 +3,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 
-.PHONY: test lint unit build run venv
+.PHONY: test lint unit build run venv fuzz fuzz-seeds fuzz-check
 
 test: lint unit infra
 
@@ -28,5 +28,47 @@ build:
 
 run:
 	$(CARGO) run --release --locked -- replay events/
+
+# Fuzzing (cargo fuzz, libFuzzer): each target of fuzz/ for FUZZ_SECONDS, one after another, in one
+# process (no -jobs), from its seeds (built from events/ into fuzz/seeds/), its committed
+# reproducers (fuzz/regressions/) and the corpus kept in fuzz/corpus/. A crash fails the run and
+# leaves its input in fuzz/artifacts/<target>/; each run's log is fuzz/logs/<target>.log. Only the
+# stable toolchain exists here: RUSTC_BOOTSTRAP=1 lets it take the -Z flags cargo fuzz passes.
+# `make test` runs every seed and reproducer once, without cargo fuzz (tests/fuzz_seeds.rs).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= decode lambda record alert
+# Sanitizer of the fuzz build: none (the crate has no unsafe code; about 2x the executions of
+# address) or address.
+FUZZ_SANITIZER ?= none
+FUZZ_ARGS ?=
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := $(CURDIR)/.tools/bin/cargo-fuzz
+FUZZ_ENV := RUSTC_BOOTSTRAP=1
+
+$(CARGO_FUZZ):
+	$(CARGO) install --locked --version =$(CARGO_FUZZ_VERSION) --root $(CURDIR)/.tools cargo-fuzz
+
+fuzz-seeds:
+	ROOTWATCH_FUZZ_SEEDS=$(CURDIR)/fuzz/seeds $(CARGO) test --locked --test fuzz_seeds write_seeds -- --exact
+
+fuzz: $(CARGO_FUZZ) fuzz-seeds
+	$(FUZZ_ENV) $(CARGO_FUZZ) build --sanitizer $(FUZZ_SANITIZER)
+	@mkdir -p fuzz/logs
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; \
+	  extra=; [ -d fuzz/regressions/$$t ] && extra=fuzz/regressions/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: fuzz/logs/$$t.log)"; \
+	  $(FUZZ_ENV) $(CARGO_FUZZ) run --sanitizer $(FUZZ_SANITIZER) $$t fuzz/corpus/$$t fuzz/seeds/$$t $$extra -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -close_fd_mask=1 \
+	    -print_final_stats=1 -dict=fuzz/cloudtrail.dict $(FUZZ_ARGS) > fuzz/logs/$$t.log 2>&1; rc=$$?; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec' fuzz/logs/$$t.log; \
+	  echo "  corpus: $$(ls fuzz/corpus/$$t | wc -l) files"; \
+	  if [ $$rc -ne 0 ]; then tail -40 fuzz/logs/$$t.log; echo "fuzz: $$t FAILED (input in fuzz/artifacts/$$t/)"; exit 1; fi; \
+	done
+
+# The fuzz crate type-checks on the stable toolchain without cargo fuzz (not in `make test`:
+# about 3 min of CPU on a fresh machine, for four one-line files; tests/fuzz_seeds.rs checks them).
+fuzz-check:
+	$(CARGO) check --manifest-path fuzz/Cargo.toml --locked
 
 include infra/infra.mk

@@ -10,6 +10,8 @@ pub mod assume;
 pub mod catalog;
 pub mod classify;
 pub mod dynamo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod lambda;
 pub mod lenient;

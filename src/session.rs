@@ -441,6 +441,19 @@ mod tests {
     }
 
     #[test]
+    fn huge_duration_is_capped_not_overflowed() {
+        let json = r#"{"eventName":"AssumeRole","eventTime":"2026-11-20T09:00:00Z","requestParameters":{"durationSeconds":"9223372036854775807"},"responseElements":{"credentials":{"accessKeyId":"ASIAHUGE"}}}"#;
+        let rec = crate::record::Record::from_json(json).unwrap();
+        let input = crate::model::InputRef {
+            file: "t".into(),
+            index: 0,
+        };
+        let report = crate::analyze::analyze(&rec, input, None, &crate::rules::RuleConfig::NONE);
+        let s = Session::from_report(&report).unwrap();
+        assert_eq!(s.expires_at - s.issued_at, MAX_LIFETIME_SECONDS);
+    }
+
+    #[test]
     fn walks_a_chain_to_its_first_principal() {
         let mut t = SessionTracker::default();
         t.learn(session("ASIA1", Some("AKIAUSER"), 100, 4000));
