@@ -1,4 +1,5 @@
-//! `cargo bench --bench ratios -- [core|replay|memory|startup|python|all|profiles] [CORPUS]`
+//! `cargo bench --bench ratios -- [core|replay|memory|startup|python|all|profiles] [CORPUS]
+//! [PROFILE…]`
 //!
 //! Every figure is a ratio against a baseline measured in the same run, on the same bytes: this
 //! machine is shared and noisy, absolute times are not stable. Each side is run several times,
@@ -257,42 +258,56 @@ fn peak_rss_child(args: &[String]) {
     println!("{}", usage.ru_maxrss);
 }
 
-/// A folder of `target_bytes` (uncompressed) made by repeating the corpus's gzip files.
-fn repeated(corpus: &Path, target_bytes: u64) -> (tempfile::TempDir, u64) {
+/// A folder of `target_bytes` (uncompressed) made by repeating the corpus's files: round `r`
+/// copies the corpus's layout under `rNNNN/` (CloudTrail's S3 layout bounds the files of one
+/// directory: one account, region and day), or with `flat` puts every copy in one directory.
+fn repeated(corpus: &Path, target_bytes: u64, flat: bool) -> (tempfile::TempDir, u64, usize) {
     let src = files(corpus);
     let sizes: Vec<u64> = src.iter().map(|p| read_plain(p).len() as u64).collect();
     let dir = tempfile::tempdir().unwrap();
-    let mut total = 0;
-    let mut round = 0;
+    let (mut total, mut count, mut round) = (0, 0, 0);
     while total < target_bytes {
         for (p, size) in src.iter().zip(&sizes) {
-            let name = format!("r{round:04}_{}", p.file_name().unwrap().to_string_lossy());
-            std::fs::copy(p, dir.path().join(name)).unwrap();
+            let dest = if flat {
+                let name = p.file_name().unwrap().to_string_lossy();
+                dir.path().join(format!("r{round:04}_{name}"))
+            } else {
+                let rel = p.strip_prefix(corpus).unwrap_or(p);
+                dir.path().join(format!("r{round:04}")).join(rel)
+            };
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).unwrap();
+            }
+            std::fs::copy(p, &dest).unwrap();
             total += size;
+            count += 1;
             if total >= target_bytes {
                 break;
             }
         }
         round += 1;
     }
-    (dir, total)
+    (dir, total, count)
 }
 
-/// 3. Memory: peak RSS replaying 100 MB and 1 GB (uncompressed) folders.
+/// Benchmark 3, memory: peak RSS replaying 100 MB and 1 GB (uncompressed) folders in the
+/// corpus's layout, and 1 GB in one flat directory (one thread).
 fn memory(corpus: &Path) {
-    for (label, bytes) in [("100 MB", 100_000_000u64), ("1 GB", 1_000_000_000)] {
-        let (dir, total) = repeated(corpus, bytes);
-        for threads in [
-            1,
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-        ] {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (label, bytes, flat, threads) in [
+        ("100 MB", 100_000_000u64, false, &[1, cores][..]),
+        ("1 GB", 1_000_000_000, false, &[1, cores][..]),
+        ("1 GB, one flat directory,", 1_000_000_000, true, &[1][..]),
+    ] {
+        let (dir, total, count) = repeated(corpus, bytes, flat);
+        for &threads in threads {
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_rootwatch"));
             cmd.args(["replay", "--format", "jsonl", "--no-progress", "--threads"])
                 .arg(threads.to_string())
                 .arg(dir.path());
             let kb = peak_rss_kb(cmd);
             println!(
-                "memory    {label} folder ({:.0} MB uncompressed), {threads} thread(s): peak RSS {:.1} MB (target <= 64 MB, flat)",
+                "memory    {label} folder ({:.0} MB uncompressed, {count} files), {threads} thread(s): peak RSS {:.1} MB (target <= 64 MB, flat)",
                 total as f64 / 1e6,
                 kb as f64 / 1024.0
             );
@@ -397,8 +412,12 @@ const PROFILES: &[(&str, &[(&str, &str)])] = &[
 
 /// 4b. Each release-profile candidate: binary size, start-up against hello-world built with the
 /// same settings, and core throughput (records/s through the built binary's replay of CORPUS).
-fn profiles(corpus: &Path) {
-    for (name, settings) in PROFILES {
+/// `only`: the candidates to build (all when empty).
+fn profiles(corpus: &Path, only: &[String]) {
+    let chosen = PROFILES
+        .iter()
+        .filter(|(name, _)| only.is_empty() || only.iter().any(|o| o == name));
+    for (name, settings) in chosen {
         let dir = Path::new("target/profiles").join(name);
         let build = |what: &[&str]| {
             let mut cmd = Command::new(env!("CARGO"));
@@ -516,8 +535,9 @@ fn main() {
     if all || what == "memory" {
         memory(corpus);
     }
-    // Not in "all": builds the binary four times (several minutes).
+    // Not in "all": builds the binary four times (several minutes each). Candidate names after
+    // the corpus build only those.
     if what == "profiles" {
-        profiles(corpus);
+        profiles(corpus, args.get(2..).unwrap_or_default());
     }
 }

@@ -184,7 +184,7 @@ fn run_replay<O: Output>(
         None => replay::replay(paths, opts, &mut o)?,
         Some(fetched) => {
             let mut stats = Stats::default();
-            let mut sources = Vec::new();
+            let mut sources = replay::Inputs::default();
             for (i, path) in paths.iter().enumerate() {
                 match fetched.paths.get(&i) {
                     None => sources.extend(replay::plan(
@@ -199,7 +199,9 @@ fn run_replay<O: Output>(
                         }
                         stats.digest_files_skipped += f.selection.digests;
                         stats.files_skipped += f.selection.other;
-                        sources.extend(f.files.iter().cloned());
+                        for file in &f.files {
+                            sources.push(file.clone());
+                        }
                     }
                 }
             }

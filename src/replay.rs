@@ -136,47 +136,131 @@ impl Source {
     }
 }
 
-/// Expands `paths` into the inputs to read: files as given, directories walked recursively in
-/// file-name order. `-` is standard input.
-pub fn plan(paths: &[PathBuf], stats: &mut Stats, out: &mut dyn Output) -> io::Result<Vec<Source>> {
-    let mut sources = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            sources.push(Source::Stdin);
-            continue;
-        }
-        if !path.is_dir() {
-            sources.push(Source::File(path.clone()));
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+/// The inputs of a replay, in order: sources given one by one, and directories. A directory is
+/// walked again by each pass instead of being held as a list of files, so memory does not grow
+/// with the number of files (only with the entries of the directories being walked).
+#[derive(Debug, Default)]
+pub struct Inputs {
+    parts: Vec<Part>,
+    /// Inputs counted when planned (progress).
+    total: usize,
+}
+
+#[derive(Debug)]
+enum Part {
+    One(Source),
+    Dir(PathBuf),
+}
+
+/// What a directory walk finds.
+enum Walked {
+    File(PathBuf),
+    Digest,
+    Other,
+    Error(InputError),
+}
+
+/// Walks `dir` recursively in file-name order (each directory's entries are read and sorted
+/// when it is entered, and dropped when it is left).
+fn walk(dir: &Path) -> impl Iterator<Item = Walked> + Send + '_ {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let file = e.path().unwrap_or(path).display().to_string();
-                    stats.errors += 1;
-                    out.error(&InputError {
+                    let file = e.path().unwrap_or(dir).display().to_string();
+                    return Some(Walked::Error(InputError {
                         file: clean(&file, 4 * MAX_FIELD),
                         index: None,
                         message: e.to_string(),
-                    })?;
-                    continue;
+                    }));
                 }
             };
             if entry.file_type().is_dir() {
-                continue;
+                return None;
             }
             let name = entry.file_name().to_string_lossy();
-            if name.contains(DIGEST_MARKER) {
-                stats.digest_files_skipped += 1;
+            Some(if name.contains(DIGEST_MARKER) {
+                Walked::Digest
             } else if is_readable_name(&name) {
-                sources.push(Source::File(entry.into_path()));
+                Walked::File(entry.into_path())
             } else {
-                stats.files_skipped += 1;
+                Walked::Other
+            })
+        })
+}
+
+/// The sources of [`Inputs::iter`]: given ones borrowed, walked files owned.
+pub type SourceRef<'a> = std::borrow::Cow<'a, Source>;
+
+impl Inputs {
+    /// Adds one source.
+    pub fn push(&mut self, source: Source) {
+        self.total += 1;
+        self.parts.push(Part::One(source));
+    }
+
+    /// Adds the inputs of another plan, after these.
+    pub fn extend(&mut self, other: Inputs) {
+        self.total += other.total;
+        self.parts.extend(other.parts);
+    }
+
+    /// Inputs counted when planned.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Every source in order. Directories are walked anew: errors met there were reported by
+    /// [`plan`]; a walk that meets one now skips it.
+    pub fn iter(&self) -> impl Iterator<Item = SourceRef<'_>> + Send + '_ {
+        self.parts.iter().flat_map(|part| {
+            let it: Box<dyn Iterator<Item = SourceRef<'_>> + Send + '_> = match part {
+                Part::One(s) => Box::new(std::iter::once(SourceRef::Borrowed(s))),
+                Part::Dir(dir) => Box::new(walk(dir).filter_map(|w| match w {
+                    Walked::File(p) => Some(SourceRef::Owned(Source::File(p))),
+                    _ => None,
+                })),
+            };
+            it
+        })
+    }
+}
+
+/// Expands `paths` into the inputs to read: files as given, directories walked recursively in
+/// file-name order. `-` is standard input. Directories are walked once here to count their files
+/// and report what cannot be read or is skipped; the passes walk them again.
+pub fn plan(paths: &[PathBuf], stats: &mut Stats, out: &mut dyn Output) -> io::Result<Inputs> {
+    let mut inputs = Inputs::default();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Source::Stdin);
+            continue;
+        }
+        if !path.is_dir() {
+            inputs.push(Source::File(path.clone()));
+            continue;
+        }
+        for w in walk(path) {
+            match w {
+                Walked::File(_) => inputs.total += 1,
+                Walked::Digest => stats.digest_files_skipped += 1,
+                Walked::Other => stats.files_skipped += 1,
+                Walked::Error(e) => {
+                    stats.errors += 1;
+                    out.error(&e)?;
+                }
             }
         }
+        inputs.parts.push(Part::Dir(path.clone()));
     }
-    Ok(sources)
+    Ok(inputs)
 }
 
 /// `true` for `*.json`, `*.jsonl`, `*.ndjson` and their `.gz` forms.
@@ -199,13 +283,13 @@ pub fn replay(paths: &[PathBuf], opts: &Options, out: &mut dyn Output) -> io::Re
 
 /// Replays inputs already planned, adding to `stats` (which holds what planning counted).
 pub fn replay_sources(
-    mut sources: Vec<Source>,
+    mut inputs: Inputs,
     mut stats: Stats,
     opts: &Options,
     out: &mut dyn Output,
 ) -> io::Result<Stats> {
-    for source in sources.iter_mut() {
-        if *source == Source::Stdin {
+    for part in inputs.parts.iter_mut() {
+        if let Part::One(source @ Source::Stdin) = part {
             let mut bytes = Vec::new();
             match io::Read::read_to_end(&mut io::stdin().lock(), &mut bytes) {
                 Ok(_) => *source = Source::Memory("<stdin>".into(), bytes),
@@ -221,25 +305,27 @@ pub fn replay_sources(
             }
         }
     }
-    let total = sources.len();
+    let total = inputs.len();
     let threads = opts.threads.clamp(1, total.max(1));
+    // Progress positions: a directory may hold more files by now than when it was counted.
+    let total2 = 2 * total;
     // Pass 1: sessions. Unreadable inputs are reported by pass 2.
     let tracker = if threads == 1 {
         let mut tracker = SessionTracker::new(opts.session_capacity);
-        for (n, source) in sources.iter().enumerate() {
+        for (n, source) in inputs.iter().enumerate() {
             let name = source.name();
-            out.input_started(&name, n, 2 * total);
-            learn_sessions(source, &name, &mut tracker);
+            out.input_started(&name, n.min(total), total2);
+            learn_sessions(&source, &name, &mut tracker);
         }
         tracker
     } else {
-        parallel::learn(&sources, threads, opts.session_capacity, out)
+        parallel::learn(&inputs, threads, opts.session_capacity, out)
     };
     stats.sessions_tracked = tracker.len() as u64;
     stats.sessions_evicted = tracker.evicted;
     // Pass 2: every record.
     if threads > 1 {
-        parallel::analyse(&sources, threads, opts, &tracker, &mut stats, out)?;
+        parallel::analyse(&inputs, threads, opts, &tracker, &mut stats, out)?;
         return Ok(stats);
     }
     let mut pass = Pass {
@@ -247,10 +333,10 @@ pub fn replay_sources(
         tracker: &tracker,
         stats: &mut stats,
     };
-    for (n, source) in sources.iter().enumerate() {
+    for (n, source) in inputs.iter().enumerate() {
         let name = source.name();
-        out.input_started(&name, total + n, 2 * total);
-        read_source(source, &name, &mut pass, out)?;
+        out.input_started(&name, (total + n).min(total2), total2);
+        read_source(&source, &name, &mut pass, out)?;
     }
     Ok(stats)
 }
@@ -261,39 +347,50 @@ pub fn replay_sources(
 mod parallel {
     use super::*;
     use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Condvar, Mutex};
+
+    /// The inputs, handed out one at a time with their index.
+    struct Feed<I>(Mutex<std::iter::Enumerate<I>>);
+
+    impl<'a, I: Iterator<Item = SourceRef<'a>>> Feed<I> {
+        fn new(it: I) -> Self {
+            Feed(Mutex::new(it.enumerate()))
+        }
+        fn next(&self) -> Option<(usize, SourceRef<'a>)> {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).next()
+        }
+    }
 
     /// Pass 1: one tracker per worker, merged (the kept set does not depend on the order).
     pub fn learn(
-        sources: &[Source],
+        inputs: &Inputs,
         threads: usize,
         capacity: usize,
         out: &mut dyn Output,
     ) -> SessionTracker {
-        let next = AtomicUsize::new(0);
-        let total = sources.len();
-        let (tx, rx) = mpsc::channel::<usize>();
+        let feed = Feed::new(inputs.iter());
+        let total = inputs.len();
+        let (tx, rx) = mpsc::channel::<(usize, String)>();
         let trackers: Vec<SessionTracker> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..threads)
                 .map(|_| {
                     let tx = tx.clone();
-                    let next = &next;
+                    let feed = &feed;
                     s.spawn(move || {
                         let mut t = SessionTracker::new(capacity);
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(source) = sources.get(i) else { break };
-                            let _ = tx.send(i);
-                            learn_sessions(source, &source.name(), &mut t);
+                        while let Some((i, source)) = feed.next() {
+                            let name = source.name();
+                            learn_sessions(&source, &name, &mut t);
+                            let _ = tx.send((i, name));
                         }
                         t
                     })
                 })
                 .collect();
             drop(tx);
-            for i in rx {
-                out.input_started(&sources[i].name(), i, 2 * total);
+            for (i, name) in rx {
+                out.input_started(&name, i.min(total), 2 * total);
             }
             workers
                 .into_iter()
@@ -335,27 +432,31 @@ mod parallel {
 
     /// Pass 2.
     pub fn analyse(
-        sources: &[Source],
+        inputs: &Inputs,
         threads: usize,
         opts: &Options,
         tracker: &SessionTracker,
         stats: &mut Stats,
         out: &mut dyn Output,
     ) -> io::Result<()> {
-        let total = sources.len();
+        let total = inputs.len();
         let window = 4 * threads;
-        let next = AtomicUsize::new(0);
+        let feed = Feed::new(inputs.iter());
         let stop = AtomicBool::new(false);
         // Index of the next file to hand to the output.
         let emitted = (Mutex::new(0usize), Condvar::new());
-        let (tx, rx) = mpsc::channel::<(usize, Vec<Event>, Stats)>();
+        let (tx, rx) = mpsc::channel::<(usize, String, Vec<Event>, Stats)>();
         std::thread::scope(|s| {
             for _ in 0..threads {
                 let tx = tx.clone();
-                let (next, stop, emitted) = (&next, &stop, &emitted);
+                let (feed, stop, emitted) = (&feed, &stop, &emitted);
                 s.spawn(move || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(source) = sources.get(i) else { break };
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Some((i, source)) = feed.next() else {
+                        break;
+                    };
                     {
                         let (lock, cv) = emitted;
                         let mut done = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -366,6 +467,7 @@ mod parallel {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
+                    let name = source.name();
                     let mut local = Stats::default();
                     let mut collect = Collect::default();
                     let mut pass = Pass {
@@ -374,20 +476,20 @@ mod parallel {
                         stats: &mut local,
                     };
                     // A Collect output never fails.
-                    let _ = read_source(source, &source.name(), &mut pass, &mut collect);
-                    if tx.send((i, collect.0, local)).is_err() {
+                    let _ = read_source(&source, &name, &mut pass, &mut collect);
+                    if tx.send((i, name, collect.0, local)).is_err() {
                         break;
                     }
                 });
             }
             drop(tx);
-            let mut ready: BTreeMap<usize, (Vec<Event>, Stats)> = BTreeMap::new();
+            let mut ready: BTreeMap<usize, (String, Vec<Event>, Stats)> = BTreeMap::new();
             let mut n = 0;
             let result = (|| -> io::Result<()> {
-                for (i, events, local) in &rx {
-                    ready.insert(i, (events, local));
-                    while let Some((events, local)) = ready.remove(&n) {
-                        out.input_started(&sources[n].name(), total + n, 2 * total);
+                for (i, name, events, local) in &rx {
+                    ready.insert(i, (name, events, local));
+                    while let Some((name, events, local)) = ready.remove(&n) {
+                        out.input_started(&name, (total + n).min(2 * total), 2 * total);
                         for e in events {
                             match e {
                                 Event::Record(r) => out.record(&r)?,
@@ -685,5 +787,113 @@ fn count(stats: &mut Stats, report: &RecordReport) {
     for f in &report.findings {
         *stats.findings_by_rule.entry(f.rule).or_default() += 1;
         *stats.findings_by_severity.entry(f.severity).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = r#"{"Records":[{"eventVersion":"1.08","eventSource":"s3.amazonaws.com",
+        "eventName":"GetObject","eventTime":"2024-01-01T00:00:00Z","awsRegion":"us-east-1",
+        "eventID":"e1","recipientAccountId":"111122223333",
+        "userIdentity":{"type":"IAMUser","accountId":"111122223333"}}]}"#;
+
+    #[derive(Default)]
+    struct Seen {
+        started: Vec<(String, usize, usize)>,
+        records: usize,
+        errors: usize,
+    }
+
+    impl Output for Seen {
+        fn record(&mut self, _: &RecordReport) -> io::Result<()> {
+            self.records += 1;
+            Ok(())
+        }
+        fn error(&mut self, _: &InputError) -> io::Result<()> {
+            self.errors += 1;
+            Ok(())
+        }
+        fn input_started(&mut self, name: &str, n: usize, total: usize) {
+            let short = name.rsplit('/').next().unwrap_or(name).to_owned();
+            self.started.push((short, n, total));
+        }
+    }
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in [
+            ("b/c/z.json", LOG),
+            ("a/x.json", LOG),
+            ("a/notes.txt", "not a log"),
+            ("b/111122223333_CloudTrail-Digest_us-east-1_x.json.gz", "{}"),
+        ] {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    fn names(inputs: &Inputs) -> Vec<String> {
+        inputs
+            .iter()
+            .map(|s| s.name().rsplit('/').next().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_planned_directory_is_counted_once_and_walked_in_order_by_each_pass() {
+        let dir = tree();
+        let mut stats = Stats::default();
+        let mut out = Seen::default();
+        let inputs = plan(&[dir.path().to_owned()], &mut stats, &mut out).unwrap();
+        assert_eq!(inputs.len(), 2);
+        assert_eq!((stats.files_skipped, stats.digest_files_skipped), (1, 1));
+        assert_eq!(names(&inputs), ["x.json", "z.json"]);
+        assert_eq!(
+            names(&inputs),
+            names(&inputs),
+            "each walk gives the same order"
+        );
+        for threads in [1, 2] {
+            let opts = Options {
+                threads,
+                ..Options::default()
+            };
+            let mut out = Seen::default();
+            let planned = plan(&[dir.path().to_owned()], &mut Stats::default(), &mut out).unwrap();
+            let stats = replay_sources(planned, Stats::default(), &opts, &mut out).unwrap();
+            assert_eq!((stats.files_read, stats.records, out.records), (2, 2, 2));
+            // Pass 1 then pass 2, each over both files in order (pass 1's order is free with
+            // several threads).
+            let mut first: Vec<_> = out.started[..2].to_vec();
+            first.sort();
+            let expect = |n: usize, name: &str| (name.to_owned(), n, 4);
+            assert_eq!(first, [expect(0, "x.json"), expect(1, "z.json")]);
+            assert_eq!(
+                out.started[2..],
+                [expect(2, "x.json"), expect(3, "z.json")],
+                "threads {threads}"
+            );
+        }
+    }
+
+    #[test]
+    fn files_added_after_planning_are_read_and_progress_stays_in_range() {
+        let dir = tree();
+        let mut out = Seen::default();
+        let inputs = plan(&[dir.path().to_owned()], &mut Stats::default(), &mut out).unwrap();
+        for extra in ["a/w.json", "b/y.json", "c.json"] {
+            std::fs::write(dir.path().join(extra), LOG).unwrap();
+        }
+        let stats =
+            replay_sources(inputs, Stats::default(), &Options::default(), &mut out).unwrap();
+        assert_eq!(stats.records, 5);
+        assert!(out
+            .started
+            .iter()
+            .all(|(_, n, total)| n <= total && *total == 4));
     }
 }
