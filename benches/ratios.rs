@@ -390,13 +390,20 @@ fn startup() {
     );
 }
 
-/// Release-profile candidates for the function: (name, CARGO_PROFILE_RELEASE_* settings).
-const PROFILES: &[(&str, &[(&str, &str)])] = &[
-    ("default", &[]),
-    ("lto-thin", &[("LTO", "thin")]),
+/// Release-profile candidates for the function: (name, `CARGO_PROFILE_RELEASE_*` settings, extra
+/// `RUSTFLAGS`).
+type Candidate = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+const PROFILES: &[Candidate] = &[
+    ("default", &[], ""),
+    ("lto-thin", &[("LTO", "thin")], ""),
     (
         "lto-fat-cu1-strip",
         &[("LTO", "fat"), ("CODEGEN_UNITS", "1"), ("STRIP", "symbols")],
+        "",
     ),
     (
         "size-abort-strip",
@@ -407,6 +414,14 @@ const PROFILES: &[(&str, &[(&str, &str)])] = &[
             ("PANIC", "abort"),
             ("STRIP", "symbols"),
         ],
+        "",
+    ),
+    // Not a profile setting: a position-dependent executable has no relocations for the loader
+    // to apply at start (and no address randomisation of its own image).
+    (
+        "lto-thin-no-pie",
+        &[("LTO", "thin")],
+        "-C relocation-model=static",
     ),
 ];
 
@@ -416,8 +431,9 @@ const PROFILES: &[(&str, &[(&str, &str)])] = &[
 fn profiles(corpus: &Path, only: &[String]) {
     let chosen = PROFILES
         .iter()
-        .filter(|(name, _)| only.is_empty() || only.iter().any(|o| o == name));
-    for (name, settings) in chosen {
+        .filter(|(name, ..)| only.is_empty() || only.iter().any(|o| o == name));
+    let host = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    for (name, settings, rustflags) in chosen {
         let dir = Path::new("target/profiles").join(name);
         let build = |what: &[&str]| {
             let mut cmd = Command::new(env!("CARGO"));
@@ -427,14 +443,24 @@ fn profiles(corpus: &Path, only: &[String]) {
             for (k, v) in *settings {
                 cmd.env(format!("CARGO_PROFILE_RELEASE_{k}"), v);
             }
+            if !rustflags.is_empty() {
+                // With an explicit target, RUSTFLAGS do not reach the build's own host code
+                // (proc macros must stay position-independent).
+                cmd.env("RUSTFLAGS", rustflags).args(["--target", &host]);
+            }
             assert!(cmd.status().unwrap().success(), "build {name}");
         };
         let t = Instant::now();
         build(&["--bin", "rootwatch"]);
         build(&["--example", "hello_lambda"]);
         let built = t.elapsed();
-        let ours = dir.join("release/rootwatch");
-        let hello = dir.join("release/examples/hello_lambda");
+        let out = if rustflags.is_empty() {
+            dir.join("release")
+        } else {
+            dir.join(&host).join("release")
+        };
+        let ours = out.join("rootwatch");
+        let hello = out.join("examples/hello_lambda");
         let (mut th, mut to) = (Vec::new(), Vec::new());
         for _ in 0..4 * ROUNDS {
             th.push(time_to_next(&hello));

@@ -76,7 +76,9 @@ pub fn with_lazy_tls(sdk: &SdkConfig) -> SdkConfig {
 /// The SDK configuration from the environment (as `aws_config::load_from_env`), with the SDK's
 /// default HTTPS client (hyper 1, rustls with aws-lc) behind the lazy TLS set-up of
 /// [`with_lazy_tls`], given to the loader itself: the clients it builds for the credential and
-/// region chains then do not load the certificates either.
+/// region chains then do not load the certificates either. Credentials and region come straight
+/// from the variables Lambda sets, when they are set.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>
 pub async fn load_lazy_tls() -> SdkConfig {
     use aws_smithy_http_client::tls;
     let https = aws_smithy_http_client::Builder::new()
@@ -84,10 +86,24 @@ pub async fn load_lazy_tls() -> SdkConfig {
             tls::rustls_provider::CryptoMode::AwsLc,
         ))
         .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(lazy::LazyTls::shared(https))
-        .load()
-        .await
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(lazy::LazyTls::shared(https));
+    // Lambda puts the function's credentials and region in the environment, which is also the
+    // first place the default chains look. Taking them from there directly gives the same
+    // values without building the other providers at init (STS, SSO, container, IMDS; the STS
+    // client alone parses its endpoint partitions): a shorter start-up. Elsewhere (no such
+    // variables), the default chains as before.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some()
+    {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Some(region) = std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()) {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader.load().await
 }
 
 mod lazy {
