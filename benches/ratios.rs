@@ -1,4 +1,4 @@
-//! `cargo bench --bench ratios -- [core|replay|memory|startup|python|all|profiles] [CORPUS]
+//! `cargo bench --bench ratios -- [core|replay|memory|startup|handler|python|all|profiles] [CORPUS]
 //! [PROFILE…]`
 //!
 //! Every figure is a ratio against a baseline measured in the same run, on the same bytes: this
@@ -390,6 +390,156 @@ fn startup() {
     );
 }
 
+/// Records the alerts a handler would publish (to publish the same one bare).
+#[derive(Default, Clone)]
+struct Keep(std::sync::Arc<std::sync::Mutex<Vec<rootwatch::alert::Alert>>>);
+
+impl rootwatch::sns::Publisher for Keep {
+    async fn publish(
+        &self,
+        alert: &rootwatch::alert::Alert,
+    ) -> Result<(), rootwatch::sns::PublishError> {
+        self.0.lock().unwrap().push(alert.clone());
+        Ok(())
+    }
+    async fn publish_all(
+        &self,
+        alerts: &[rootwatch::alert::Alert],
+    ) -> Vec<Result<(), rootwatch::sns::PublishError>> {
+        self.0.lock().unwrap().extend(alerts.iter().cloned());
+        alerts.iter().map(|_| Ok(())).collect()
+    }
+}
+
+/// An EventBridge event of one CloudTrail record: a root `CreateUser` (alerts) or, with
+/// `benign`, the same call by an IAM user (no finding).
+fn handler_event(id: &str, benign: bool) -> String {
+    let (kind, arn) = if benign {
+        ("IAMUser", "arn:aws:iam::111122223333:user/alice")
+    } else {
+        ("Root", "arn:aws:iam::111122223333:root")
+    };
+    serde_json::json!({"version": "0", "id": id, "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam", "account": "111122223333", "time": "2026-11-23T10:00:00Z",
+        "region": "us-east-1", "resources": [],
+        "detail": {"eventVersion": "1.09", "userIdentity": {"type": kind, "arn": arn,
+            "accountId": "111122223333"}, "eventTime": "2026-11-23T10:00:00Z",
+            "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
+            "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.1", "eventID": id,
+            "readOnly": false, "eventType": "AwsApiCall"}})
+    .to_string()
+}
+
+/// Starts moto's server on a free loopback port; `None` when it is not installed.
+fn start_moto() -> Option<(std::process::Child, String)> {
+    let bin = std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".venv/bin/moto_server"));
+    if !bin.exists() {
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((child, format!("http://127.0.0.1:{port}")))
+}
+
+/// 4c. Time per invocation of the function's handler (this build), SNS on moto's server: a
+/// benign event against parsing the same payload into a `serde_json::Value` (all that
+/// hello-world's handler does), an alerting event against one bare `Publish` of the same alert
+/// through the same client. Invocations alternate; medians of 200.
+fn handler() {
+    use rootwatch::lambda::{Config, Handler};
+    use rootwatch::sns::{Publisher, SnsPublisher};
+    let Some((mut moto, endpoint)) = start_moto() else {
+        println!("handler   skipped: no moto_server (`make venv` installs it; or set MOTO_SERVER)");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sns::config::Credentials::new(
+                "bench", "bench", None, None, "static",
+            ))
+            .endpoint_url(&endpoint)
+            .load()
+            .await;
+        let sdk = rootwatch::sns::with_lazy_tls(&sdk);
+        let sns = rootwatch::sns::client(&sdk);
+        let topic = sns
+            .create_topic()
+            .name("bench")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let publisher = SnsPublisher {
+            client: sns,
+            topic_arn: topic.clone(),
+        };
+        let h = Handler::new(Config::for_topic(&topic), publisher.clone());
+        // The alert the handler publishes, to publish it bare.
+        let keep = Keep::default();
+        Handler::new(Config::for_topic(&topic), keep.clone())
+            .handle(&handler_event("kept", false))
+            .await
+            .unwrap();
+        let alert = keep.0.lock().unwrap().pop().expect("one alert");
+        const N: usize = 200;
+        let (mut parse, mut benign, mut bare, mut alerting) = (vec![], vec![], vec![], vec![]);
+        // Warm up: the connection to moto.
+        publisher.publish(&alert).await.unwrap();
+        for i in 0..N {
+            let quiet = handler_event(&format!("benign-{i}"), true);
+            let loud = handler_event(&format!("alert-{i}"), false);
+            let t = Instant::now();
+            std::hint::black_box(serde_json::from_str::<serde_json::Value>(&quiet).unwrap());
+            parse.push(t.elapsed());
+            let t = Instant::now();
+            h.handle(&quiet).await.unwrap();
+            benign.push(t.elapsed());
+            let t = Instant::now();
+            publisher.publish(&alert).await.unwrap();
+            bare.push(t.elapsed());
+            let t = Instant::now();
+            h.handle(&loud).await.unwrap();
+            alerting.push(t.elapsed());
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let (parse, benign, bare, alerting) =
+            (median(parse), median(benign), median(bare), median(alerting));
+        println!(
+            "handler   benign event {:.3} ms vs parsing it into a Value {:.3} ms -> {:.1}x; alerting event {:.2} ms vs a bare Publish of the same alert {:.2} ms -> {:.2}x (SNS on moto, medians of {N})",
+            ms(benign),
+            ms(parse),
+            benign.as_secs_f64() / parse.as_secs_f64(),
+            ms(alerting),
+            ms(bare),
+            alerting.as_secs_f64() / bare.as_secs_f64()
+        );
+    });
+    let _ = moto.kill();
+    let _ = moto.wait();
+}
+
 /// Release-profile candidates for the function: (name, `CARGO_PROFILE_RELEASE_*` settings, extra
 /// `RUSTFLAGS`).
 type Candidate = (
@@ -531,8 +681,11 @@ fn main() {
     }
     let given = args.get(1).map(PathBuf::from);
     let synth;
+    // Start-up and handler times read no corpus.
+    let needs_corpus = !matches!(what, "startup" | "handler");
     let corpus: &Path = match &given {
         Some(p) => p,
+        None if !needs_corpus => Path::new("events"),
         None => {
             synth = synthetic(200);
             println!(
@@ -557,6 +710,9 @@ fn main() {
     }
     if all || what == "startup" {
         startup();
+    }
+    if all || what == "handler" {
+        handler();
     }
     if all || what == "memory" {
         memory(corpus);
