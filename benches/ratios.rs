@@ -545,11 +545,37 @@ fn handler() {
 /// at start) is not among them: it cannot be built, since `crc-fast` (the S3 client's checksums)
 /// also builds a C dynamic library, which cannot link without position-independent code.
 const PROFILES: &[(&str, &[(&str, &str)])] = &[
-    ("default", &[]),
-    ("lto-thin", &[("LTO", "thin")]),
+    // Every candidate sets every setting, so that none inherits what `Cargo.toml` chose.
+    // `strip = "debuginfo"` is what Cargo does by itself when `debug` is off.
+    (
+        "default",
+        &[
+            ("OPT_LEVEL", "3"),
+            ("LTO", "false"),
+            ("CODEGEN_UNITS", "16"),
+            ("PANIC", "unwind"),
+            ("STRIP", "debuginfo"),
+        ],
+    ),
+    (
+        "lto-thin",
+        &[
+            ("OPT_LEVEL", "3"),
+            ("LTO", "thin"),
+            ("CODEGEN_UNITS", "16"),
+            ("PANIC", "unwind"),
+            ("STRIP", "debuginfo"),
+        ],
+    ),
     (
         "lto-fat-cu1-strip",
-        &[("LTO", "fat"), ("CODEGEN_UNITS", "1"), ("STRIP", "symbols")],
+        &[
+            ("OPT_LEVEL", "3"),
+            ("LTO", "fat"),
+            ("CODEGEN_UNITS", "1"),
+            ("PANIC", "unwind"),
+            ("STRIP", "symbols"),
+        ],
     ),
     (
         "size-abort-strip",
@@ -564,20 +590,25 @@ const PROFILES: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// 4b. Each release-profile candidate: binary size, start-up against hello-world built with the
-/// same settings, and core throughput (records/s through the built binary's replay of CORPUS).
-/// `only`: the candidates to build (all when empty).
+/// same settings, and replay time of CORPUS (1 thread) through the built binary. All candidates
+/// are built first, then measured together, round-robin, so that no build runs beside a
+/// measurement and a change of load reaches every candidate alike (a candidate already built
+/// is not rebuilt: run it again to measure on a quiet machine). `only`: the candidates (all
+/// when empty).
 fn profiles(corpus: &Path, only: &[String]) {
-    let chosen = PROFILES
+    let chosen: Vec<_> = PROFILES
         .iter()
-        .filter(|(name, _)| only.is_empty() || only.iter().any(|o| o == name));
-    for (name, settings) in chosen {
+        .filter(|(name, _)| only.is_empty() || only.iter().any(|o| o == name))
+        .collect();
+    let mut bins = Vec::new();
+    for (name, settings) in &chosen {
         let dir = Path::new("target/profiles").join(name);
         let build = |what: &[&str]| {
             let mut cmd = Command::new(env!("CARGO"));
             cmd.args(["build", "--release", "--locked", "--quiet"])
                 .args(what)
                 .env("CARGO_TARGET_DIR", &dir);
-            for (k, v) in *settings {
+            for (k, v) in settings.iter() {
                 cmd.env(format!("CARGO_PROFILE_RELEASE_{k}"), v);
             }
             assert!(cmd.status().unwrap().success(), "build {name}");
@@ -585,43 +616,47 @@ fn profiles(corpus: &Path, only: &[String]) {
         let t = Instant::now();
         build(&["--bin", "rootwatch"]);
         build(&["--example", "hello_lambda"]);
-        let built = t.elapsed();
-        let ours = dir.join("release/rootwatch");
-        let hello = dir.join("release/examples/hello_lambda");
-        let (mut th, mut to) = (Vec::new(), Vec::new());
-        for _ in 0..4 * ROUNDS {
-            th.push(time_to_next(&hello));
-            to.push(time_to_next(&ours));
-        }
-        let (h, o) = (median(th), median(to));
-        let mut replay_times = Vec::new();
-        for _ in 0..ROUNDS {
-            let t = Instant::now();
-            let st = Command::new(&ours)
-                .args([
-                    "replay",
-                    "--format",
-                    "jsonl",
-                    "--no-progress",
-                    "--threads",
-                    "1",
-                ])
-                .arg(corpus)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(st.code().is_some_and(|c| c <= 1));
-            replay_times.push(t.elapsed());
-        }
         println!(
-            "profile   {name:<18} binary {:>5.1} MB, start-up {:.1} ms vs hello-world {:.1} ms -> {:.2}x, replay (1 thread) {:.2} s, built in {:.0} s",
-            std::fs::metadata(&ours).unwrap().len() as f64 / 1e6,
+            "profile   {name:<18} built in {:.0} s (a few seconds: it was built already)",
+            t.elapsed().as_secs_f64()
+        );
+        bins.push((
+            dir.join("release/rootwatch"),
+            dir.join("release/examples/hello_lambda"),
+        ));
+    }
+    let n = bins.len();
+    let (mut th, mut to, mut tr) = (vec![vec![]; n], vec![vec![]; n], vec![vec![]; n]);
+    for round in 0..4 * ROUNDS {
+        for (i, (ours, hello)) in bins.iter().enumerate() {
+            th[i].push(time_to_next(hello));
+            to[i].push(time_to_next(ours));
+            if round < ROUNDS {
+                let t = Instant::now();
+                let st = Command::new(ours)
+                    .args(["replay", "--format", "jsonl", "--no-progress"])
+                    .args(["--threads", "1"])
+                    .arg(corpus)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(st.code().is_some_and(|c| c <= 1));
+                tr[i].push(t.elapsed());
+            }
+        }
+    }
+    let replay: Vec<Duration> = tr.into_iter().map(median).collect();
+    for (i, ((name, _), (ours, _))) in chosen.iter().zip(&bins).enumerate() {
+        let (h, o) = (median(th[i].clone()), median(to[i].clone()));
+        println!(
+            "profile   {name:<18} binary {:>5.1} MB, start-up {:.1} ms vs hello-world {:.1} ms -> {:.2}x, replay (1 thread) {:.2} s ({:.2}x the first candidate's time)",
+            std::fs::metadata(ours).unwrap().len() as f64 / 1e6,
             o.as_secs_f64() * 1e3,
             h.as_secs_f64() * 1e3,
             o.as_secs_f64() / h.as_secs_f64(),
-            median(replay_times).as_secs_f64(),
-            built.as_secs_f64()
+            replay[i].as_secs_f64(),
+            replay[i].as_secs_f64() / replay[0].as_secs_f64()
         );
     }
 }
