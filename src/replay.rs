@@ -341,28 +341,48 @@ pub fn replay_sources(
     Ok(stats)
 }
 
-/// Both passes over several files at once. Output stays in input order: each worker collects one
-/// file's reports, the calling thread hands them to the output file by file, and workers stay
-/// within a window of files ahead of it (memory: the reports of at most `4 × threads` files).
+/// Both passes over several files at once: `threads - 1` workers, and the calling thread, which
+/// reads files too whenever it has nothing to hand to the output (so that `threads` threads
+/// are busy, not `threads` workers and a waiting caller). Output stays in input order: each
+/// file's reports are collected, and the calling thread hands them to the output file by file.
+/// Workers stay within a window of files ahead of it (memory: the reports of at most
+/// `4 × threads` files).
 mod parallel {
     use super::*;
     use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{mpsc, Condvar, Mutex};
 
     /// The inputs, handed out one at a time with their index.
-    struct Feed<I>(Mutex<std::iter::Enumerate<I>>);
+    struct Feed<I>(Mutex<(std::iter::Enumerate<I>, usize, bool)>);
 
     impl<'a, I: Iterator<Item = SourceRef<'a>>> Feed<I> {
         fn new(it: I) -> Self {
-            Feed(Mutex::new(it.enumerate()))
+            Feed(Mutex::new((it.enumerate(), 0, false)))
         }
         fn next(&self) -> Option<(usize, SourceRef<'a>)> {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).next()
+            let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let (it, handed, done) = &mut *g;
+            let next = if *done { None } else { it.next() };
+            match next {
+                Some(item) => {
+                    *handed += 1;
+                    Some(item)
+                }
+                None => {
+                    *done = true;
+                    None
+                }
+            }
+        }
+        /// `Some(n)` once every input has been handed out: there were `n`.
+        fn total(&self) -> Option<usize> {
+            let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            g.2.then_some(g.1)
         }
     }
 
-    /// Pass 1: one tracker per worker, merged (the kept set does not depend on the order).
+    /// Pass 1: one tracker per thread, merged (the kept set does not depend on the order).
     pub fn learn(
         inputs: &Inputs,
         threads: usize,
@@ -371,31 +391,36 @@ mod parallel {
     ) -> SessionTracker {
         let feed = Feed::new(inputs.iter());
         let total = inputs.len();
-        let (tx, rx) = mpsc::channel::<(usize, String)>();
+        let done = AtomicUsize::new(0);
         let trackers: Vec<SessionTracker> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
+            let workers: Vec<_> = (1..threads)
                 .map(|_| {
-                    let tx = tx.clone();
-                    let feed = &feed;
+                    let (feed, done) = (&feed, &done);
                     s.spawn(move || {
                         let mut t = SessionTracker::new(capacity);
-                        while let Some((i, source)) = feed.next() {
-                            let name = source.name();
-                            learn_sessions(&source, &name, &mut t);
-                            let _ = tx.send((i, name));
+                        while let Some((_, source)) = feed.next() {
+                            learn_sessions(&source, &source.name(), &mut t);
+                            done.fetch_add(1, Ordering::Relaxed);
                         }
                         t
                     })
                 })
                 .collect();
-            drop(tx);
-            for (i, name) in rx {
-                out.input_started(&name, i.min(total), 2 * total);
+            let mut own = SessionTracker::new(capacity);
+            while let Some((_, source)) = feed.next() {
+                let name = source.name();
+                let n = done.load(Ordering::Relaxed);
+                out.input_started(&name, n.min(total), 2 * total);
+                learn_sessions(&source, &name, &mut own);
+                done.fetch_add(1, Ordering::Relaxed);
             }
-            workers
-                .into_iter()
-                .map(|w| w.join().expect("session worker"))
-                .collect()
+            let mut all = vec![own];
+            all.extend(
+                workers
+                    .into_iter()
+                    .map(|w| w.join().expect("session worker")),
+            );
+            all
         });
         let mut merged = SessionTracker::new(capacity);
         for t in trackers {
@@ -430,6 +455,23 @@ mod parallel {
         }
     }
 
+    /// One file's reports and counts.
+    type Done = (String, Vec<Event>, Stats);
+
+    fn read_one(source: &Source, opts: &Options, tracker: &SessionTracker) -> Done {
+        let name = source.name();
+        let mut local = Stats::default();
+        let mut collect = Collect::default();
+        let mut pass = Pass {
+            opts,
+            tracker,
+            stats: &mut local,
+        };
+        // A Collect output never fails.
+        let _ = read_source(source, &name, &mut pass, &mut collect);
+        (name, collect.0, local)
+    }
+
     /// Pass 2.
     pub fn analyse(
         inputs: &Inputs,
@@ -445,9 +487,9 @@ mod parallel {
         let stop = AtomicBool::new(false);
         // Index of the next file to hand to the output.
         let emitted = (Mutex::new(0usize), Condvar::new());
-        let (tx, rx) = mpsc::channel::<(usize, String, Vec<Event>, Stats)>();
+        let (tx, rx) = mpsc::channel::<(usize, Done)>();
         std::thread::scope(|s| {
-            for _ in 0..threads {
+            for _ in 1..threads {
                 let tx = tx.clone();
                 let (feed, stop, emitted) = (&feed, &stop, &emitted);
                 s.spawn(move || loop {
@@ -467,27 +509,19 @@ mod parallel {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let name = source.name();
-                    let mut local = Stats::default();
-                    let mut collect = Collect::default();
-                    let mut pass = Pass {
-                        opts,
-                        tracker,
-                        stats: &mut local,
-                    };
-                    // A Collect output never fails.
-                    let _ = read_source(&source, &name, &mut pass, &mut collect);
-                    if tx.send((i, name, collect.0, local)).is_err() {
+                    if tx.send((i, read_one(&source, opts, tracker))).is_err() {
                         break;
                     }
                 });
             }
             drop(tx);
-            let mut ready: BTreeMap<usize, (String, Vec<Event>, Stats)> = BTreeMap::new();
+            let mut ready: BTreeMap<usize, Done> = BTreeMap::new();
             let mut n = 0;
             let result = (|| -> io::Result<()> {
-                for (i, name, events, local) in &rx {
-                    ready.insert(i, (name, events, local));
+                loop {
+                    while let Ok((i, done)) = rx.try_recv() {
+                        ready.insert(i, done);
+                    }
                     while let Some((name, events, local)) = ready.remove(&n) {
                         out.input_started(&name, (total + n).min(2 * total), 2 * total);
                         for e in events {
@@ -502,8 +536,29 @@ mod parallel {
                         *lock.lock().unwrap_or_else(|p| p.into_inner()) = n;
                         cv.notify_all();
                     }
+                    if feed.total() == Some(n) {
+                        return Ok(());
+                    }
+                    // Nothing to hand on: read a file here, or wait for a worker's.
+                    match feed.total().is_none().then(|| feed.next()).flatten() {
+                        Some((i, source)) => {
+                            ready.insert(i, read_one(&source, opts, tracker));
+                        }
+                        None => match rx.recv() {
+                            Ok((i, done)) => {
+                                ready.insert(i, done);
+                            }
+                            // Every worker has ended: what they read is in `ready`.
+                            Err(_) if ready.contains_key(&n) => {}
+                            Err(_) if feed.total() == Some(n) => return Ok(()),
+                            Err(_) => {
+                                return Err(io::Error::other(format!(
+                                    "replay: input {n} was handed to a worker that ended without it"
+                                )))
+                            }
+                        },
+                    }
                 }
-                Ok(())
             })();
             if result.is_err() {
                 stop.store(true, Ordering::Relaxed);
@@ -866,17 +921,18 @@ mod tests {
             let planned = plan(&[dir.path().to_owned()], &mut Stats::default(), &mut out).unwrap();
             let stats = replay_sources(planned, Stats::default(), &opts, &mut out).unwrap();
             assert_eq!((stats.files_read, stats.records, out.records), (2, 2, 2));
-            // Pass 1 then pass 2, each over both files in order (pass 1's order is free with
-            // several threads).
-            let mut first: Vec<_> = out.started[..2].to_vec();
-            first.sort();
+            // Pass 1 then pass 2. Pass 2 reports every file in order. With several threads,
+            // pass 1 reports the files the calling thread reads, at the count done so far.
             let expect = |n: usize, name: &str| (name.to_owned(), n, 4);
-            assert_eq!(first, [expect(0, "x.json"), expect(1, "z.json")]);
-            assert_eq!(
-                out.started[2..],
-                [expect(2, "x.json"), expect(3, "z.json")],
-                "threads {threads}"
-            );
+            let (first, second): (Vec<_>, Vec<_>) =
+                out.started.iter().cloned().partition(|(_, n, _)| *n < 2);
+            assert_eq!(second, [expect(2, "x.json"), expect(3, "z.json")]);
+            assert_eq!(out.started[..first.len()], first, "pass 1 comes first");
+            if threads == 1 {
+                assert_eq!(first, [expect(0, "x.json"), expect(1, "z.json")]);
+            } else {
+                assert!(first.len() <= 2 && first.windows(2).all(|w| w[0].1 <= w[1].1));
+            }
         }
     }
 
