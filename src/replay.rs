@@ -354,31 +354,38 @@ mod parallel {
     use std::sync::{mpsc, Condvar, Mutex};
 
     /// The inputs, handed out one at a time with their index.
-    struct Feed<I>(Mutex<(std::iter::Enumerate<I>, usize, bool)>);
+    struct Feed<I>(Mutex<FeedState<I>>);
+
+    struct FeedState<I> {
+        inputs: I,
+        /// How many were handed out (the next one's index).
+        handed: usize,
+        /// Every input was handed out.
+        done: bool,
+    }
 
     impl<'a, I: Iterator<Item = SourceRef<'a>>> Feed<I> {
-        fn new(it: I) -> Self {
-            Feed(Mutex::new((it.enumerate(), 0, false)))
+        fn new(inputs: I) -> Self {
+            Feed(Mutex::new(FeedState {
+                inputs,
+                handed: 0,
+                done: false,
+            }))
         }
         fn next(&self) -> Option<(usize, SourceRef<'a>)> {
             let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            let (it, handed, done) = &mut *g;
-            let next = if *done { None } else { it.next() };
-            match next {
-                Some(item) => {
-                    *handed += 1;
-                    Some(item)
-                }
-                None => {
-                    *done = true;
-                    None
-                }
-            }
+            let next = if g.done { None } else { g.inputs.next() };
+            let Some(source) = next else {
+                g.done = true;
+                return None;
+            };
+            g.handed += 1;
+            Some((g.handed - 1, source))
         }
         /// `Some(n)` once every input has been handed out: there were `n`.
         fn total(&self) -> Option<usize> {
             let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            g.2.then_some(g.1)
+            g.done.then_some(g.handed)
         }
     }
 
@@ -540,7 +547,7 @@ mod parallel {
                         return Ok(());
                     }
                     // Nothing to hand on: read a file here, or wait for a worker's.
-                    match feed.total().is_none().then(|| feed.next()).flatten() {
+                    match feed.next() {
                         Some((i, source)) => {
                             ready.insert(i, read_one(&source, opts, tracker));
                         }
@@ -921,6 +928,7 @@ mod tests {
             let planned = plan(&[dir.path().to_owned()], &mut Stats::default(), &mut out).unwrap();
             let stats = replay_sources(planned, Stats::default(), &opts, &mut out).unwrap();
             assert_eq!((stats.files_read, stats.records, out.records), (2, 2, 2));
+            assert_eq!((stats.errors, out.errors), (0, 0));
             // Pass 1 then pass 2. Pass 2 reports every file in order. With several threads,
             // pass 1 reports the files the calling thread reads, at the count done so far.
             let expect = |n: usize, name: &str| (name.to_owned(), n, 4);
