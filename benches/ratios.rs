@@ -8,13 +8,13 @@
 //! benchmark runs for anyone.
 
 use flate2::read::MultiGzDecoder;
-use rootwatch::analyze::{analyze, session_lookup};
+use rootwatch::core::model::InputRef;
+use rootwatch::core::pipeline::{analyze, session_lookup};
+use rootwatch::core::record::Record;
+use rootwatch::core::rules::RuleConfig;
+use rootwatch::core::session::{Session, SessionTracker};
 use rootwatch::input::{self, Item};
-use rootwatch::model::InputRef;
-use rootwatch::record::Record;
 use rootwatch::replay::{self, learn_record};
-use rootwatch::rules::RuleConfig;
-use rootwatch::session::{Session, SessionTracker};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -392,20 +392,20 @@ fn startup() {
 
 /// Records the alerts a handler would publish (to publish the same one bare).
 #[derive(Default, Clone)]
-struct Keep(std::sync::Arc<std::sync::Mutex<Vec<rootwatch::alert::Alert>>>);
+struct Keep(std::sync::Arc<std::sync::Mutex<Vec<rootwatch::core::alert::Alert>>>);
 
-impl rootwatch::sns::Publisher for Keep {
+impl rootwatch::aws::sns::Publisher for Keep {
     async fn publish(
         &self,
-        alert: &rootwatch::alert::Alert,
-    ) -> Result<(), rootwatch::sns::PublishError> {
+        alert: &rootwatch::core::alert::Alert,
+    ) -> Result<(), rootwatch::aws::sns::PublishError> {
         self.0.lock().unwrap().push(alert.clone());
         Ok(())
     }
     async fn publish_all(
         &self,
-        alerts: &[rootwatch::alert::Alert],
-    ) -> Vec<Result<(), rootwatch::sns::PublishError>> {
+        alerts: &[rootwatch::core::alert::Alert],
+    ) -> Vec<Result<(), rootwatch::aws::sns::PublishError>> {
         self.0.lock().unwrap().extend(alerts.iter().cloned());
         alerts.iter().map(|_| Ok(())).collect()
     }
@@ -462,8 +462,8 @@ fn start_moto() -> Option<(std::process::Child, String)> {
 /// hello-world's handler does), an alerting event against one bare `Publish` of the same alert
 /// through the same client. Invocations alternate; medians of 200.
 fn handler() {
-    use rootwatch::lambda::{Config, Handler};
-    use rootwatch::sns::{Publisher, SnsPublisher};
+    use rootwatch::aws::function::{Config, Handler};
+    use rootwatch::aws::sns::{Publisher, SnsPublisher};
     let Some((mut moto, endpoint)) = start_moto() else {
         println!("handler   skipped: no moto_server (`make venv` installs it; or set MOTO_SERVER)");
         return;
@@ -481,8 +481,8 @@ fn handler() {
             .endpoint_url(&endpoint)
             .load()
             .await;
-        let sdk = rootwatch::sns::with_lazy_tls(&sdk);
-        let sns = rootwatch::sns::client(&sdk);
+        let sdk = rootwatch::aws::sns::with_lazy_tls(&sdk);
+        let sns = rootwatch::aws::sns::client(&sdk);
         let topic = sns
             .create_topic()
             .name("bench")

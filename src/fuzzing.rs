@@ -14,21 +14,21 @@
 //! - [`alert`]: attacker-chosen strings in realistic records, and arbitrary reports, through
 //!   [`alert::build`] in both formats; SNS's subject and size rules hold.
 
-use crate::alert::{self, Alert, AlertFormat, MAX_MESSAGE_BYTES, MAX_SUBJECT};
-use crate::analyze::{analyze, session_lookup};
-use crate::classify::classify;
-use crate::input::{self, DecodeError, Item, SLURP_LIMIT};
-use crate::lambda::{Config, Handler};
-use crate::model::{
+use crate::aws::function::{Config, Handler};
+use crate::aws::sns::FakePublisher;
+use crate::cli::render::Table;
+use crate::core::alert::{self, Alert, AlertFormat, MAX_MESSAGE_BYTES, MAX_SUBJECT};
+use crate::core::classify::classify;
+use crate::core::model::{
     Finding, Hop, InputRef, Origin, Principal, PrincipalClass, RecordReport, Rule, Severity, Task,
 };
-use crate::record::Record;
-use crate::render::Table;
+use crate::core::pipeline::{analyze, session_lookup};
+use crate::core::record::Record;
+use crate::core::rules::{evaluate, Context, RuleConfig};
+use crate::core::sanitize::is_clean;
+use crate::core::session::{Session, SessionTracker};
+use crate::input::{self, DecodeError, Item, SLURP_LIMIT};
 use crate::replay::Output;
-use crate::rules::{evaluate, Context, RuleConfig};
-use crate::sanitize::is_clean;
-use crate::session::{Session, SessionTracker};
-use crate::sns::FakePublisher;
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -298,7 +298,7 @@ fn sample_tracker() -> SessionTracker {
 /// The report of one record, attributed from `tracker` as replay does.
 fn report_with(rec: &Record, tracker: &SessionTracker, config: &RuleConfig) -> RecordReport {
     let origin = session_lookup(rec).and_then(|(k, at)| {
-        let own = crate::sanitize::field(rec.event_id.as_deref());
+        let own = crate::core::sanitize::field(rec.event_id.as_deref());
         tracker.origin(&k, at, own.as_deref())
     });
     analyze(rec, input_ref(), origin, config)
@@ -532,7 +532,7 @@ fn raw_report(chunks: &[&[u8]]) -> RecordReport {
         it.next()
             .map(|c| T::from(String::from_utf8_lossy(c).into_owned()))
     }
-    let pick = |s: &Option<crate::model::Str>, n: usize| {
+    let pick = |s: &Option<crate::core::model::Str>, n: usize| {
         s.as_deref()
             .and_then(|s| s.bytes().next())
             .map_or(0, |b| usize::from(b) % n)
@@ -641,7 +641,7 @@ fn check_strings(v: &Value) {
 /// A report: its `jsonl` line is one line of valid JSON whose strings are all sanitised, and
 /// its table rendering is one line per finding without control characters.
 pub fn check_report(r: &RecordReport) {
-    let line = crate::render::jsonl_line(r);
+    let line = crate::cli::render::jsonl_line(r);
     assert!(!line.contains('\n'), "jsonl line breaks: {line}");
     let v: Value = serde_json::from_str(&line).expect("jsonl line is JSON");
     check_strings(&v);

@@ -1,12 +1,12 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rootwatch::alert::Alert;
-use rootwatch::model::{RecordReport, Severity};
-use rootwatch::render::{Json, Jsonl, Table};
+use rootwatch::aws::s3::{Day, DayRange, ObjectRef, S3Objects, S3Url, Selection};
+use rootwatch::aws::sns::{Publisher, SnsPublisher};
+use rootwatch::cli::render::{Json, Jsonl, Table};
+use rootwatch::core::alert::Alert;
+use rootwatch::core::model::{RecordReport, Severity};
 use rootwatch::replay::{self, InputError, Output, Source, Stats};
-use rootwatch::s3::{Day, DayRange, ObjectRef, S3Objects, S3Url, Selection};
-use rootwatch::sns::{Publisher, SnsPublisher};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,7 +52,7 @@ enum Command {
         alert_min_severity: Severity,
         /// Alert format with --sns-topic-arn: standard or chatbot.
         #[arg(long, default_value = "standard")]
-        alert_format: rootwatch::alert::AlertFormat,
+        alert_format: rootwatch::core::alert::AlertFormat,
         #[command(flatten)]
         sessions: SessionArgs,
         /// Files read at once (default: every core). Output order does not depend on it.
@@ -78,7 +78,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = TreeFormat::Tree)]
         format: TreeFormat,
         /// Sessions kept in memory at most (about 820 bytes each).
-        #[arg(long, default_value_t = rootwatch::session::MEMORY_CAPACITY)]
+        #[arg(long, default_value_t = rootwatch::core::session::MEMORY_CAPACITY)]
         session_capacity: usize,
         /// Files read at once (default: every core).
         #[arg(long, default_value_t = default_threads())]
@@ -110,7 +110,7 @@ struct SessionArgs {
     detector_resource: Vec<String>,
     /// Sessions kept in memory at most (about 820 bytes each); beyond it the earliest-expiring
     /// are forgotten and the summary says how many.
-    #[arg(long, default_value_t = rootwatch::session::MEMORY_CAPACITY)]
+    #[arg(long, default_value_t = rootwatch::core::session::MEMORY_CAPACITY)]
     session_capacity: usize,
 }
 
@@ -158,7 +158,7 @@ fn s3_url(path: &std::path::Path) -> Option<S3Url> {
 struct AlertText<W: Write> {
     out: W,
     min: Severity,
-    format: rootwatch::alert::AlertFormat,
+    format: rootwatch::core::alert::AlertFormat,
 }
 
 /// What a replay did: counts, errors reported, and (published, failed) alerts with a topic.
@@ -216,7 +216,7 @@ fn run_replay<O: Output>(
 
 impl<W: Write> Output for AlertText<W> {
     fn record(&mut self, report: &RecordReport) -> io::Result<()> {
-        if let Some(a) = rootwatch::alert::build(report, self.min, self.format) {
+        if let Some(a) = rootwatch::core::alert::build(report, self.min, self.format) {
             writeln!(self.out, "Subject: {}\n\n{}\n---", a.subject, a.text)?;
         }
         Ok(())
@@ -231,7 +231,7 @@ impl<W: Write> Output for AlertText<W> {
 
 /// `rootwatch sessions`: collects the reports into session trees, printed at the end.
 struct Trees<W: Write> {
-    forest: rootwatch::tree::Forest,
+    forest: rootwatch::cli::tree::Forest,
     format: TreeFormat,
     out: W,
 }
@@ -247,8 +247,8 @@ impl<W: Write> Output for Trees<W> {
     fn finish(&mut self, _: &Stats) -> io::Result<()> {
         let trees = std::mem::take(&mut self.forest).trees();
         let text = match self.format {
-            TreeFormat::Tree => rootwatch::tree::text(&trees),
-            TreeFormat::Dot => rootwatch::tree::dot(&trees),
+            TreeFormat::Tree => rootwatch::cli::tree::text(&trees),
+            TreeFormat::Dot => rootwatch::cli::tree::dot(&trees),
             TreeFormat::Json => {
                 serde_json::to_string_pretty(&trees).map_err(io::Error::other)? + "\n"
             }
@@ -263,7 +263,7 @@ struct Backfill {
     rt: tokio::runtime::Runtime,
     publisher: SnsPublisher,
     min: Severity,
-    format: rootwatch::alert::AlertFormat,
+    format: rootwatch::core::alert::AlertFormat,
     pending: Vec<(Alert, String)>,
     published: u64,
     failed: u64,
@@ -271,10 +271,10 @@ struct Backfill {
 
 impl Backfill {
     fn add(&mut self, report: &RecordReport, progress: &Option<ProgressBar>) {
-        if let Some(a) = rootwatch::alert::build(report, self.min, self.format) {
+        if let Some(a) = rootwatch::core::alert::build(report, self.min, self.format) {
             let at = format!("{}: record {}", report.input.file, report.input.index);
             self.pending.push((a, at));
-            if self.pending.len() >= rootwatch::sns::MAX_BATCH {
+            if self.pending.len() >= rootwatch::aws::sns::MAX_BATCH {
                 self.flush(progress);
             }
         }
@@ -419,7 +419,7 @@ fn run() -> Result<ExitCode> {
             };
             let out = BufWriter::new(io::stdout().lock());
             let trees = Trees {
-                forest: rootwatch::tree::Forest::default(),
+                forest: rootwatch::cli::tree::Forest::default(),
                 format,
                 out,
             };
@@ -438,7 +438,7 @@ fn run() -> Result<ExitCode> {
         }
         Command::Catalog => {
             let mut out = io::stdout().lock();
-            out.write_all(rootwatch::catalog::markdown().as_bytes())?;
+            out.write_all(rootwatch::core::catalog::markdown().as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
@@ -468,7 +468,7 @@ fn run() -> Result<ExitCode> {
                     "--since and --until select S3 objects by their date path: give an s3:// path",
                 );
             }
-            let rules = rootwatch::rules::RuleConfig::from_lists(
+            let rules = rootwatch::core::rules::RuleConfig::from_lists(
                 &sessions.watch_role,
                 &sessions.trusted_account,
             )
@@ -488,7 +488,7 @@ fn run() -> Result<ExitCode> {
                         .build()?;
                     let sdk = rt.block_on(aws_config::load_from_env());
                     let publisher = SnsPublisher {
-                        client: rootwatch::sns::client(&sdk),
+                        client: rootwatch::aws::sns::client(&sdk),
                         topic_arn,
                     };
                     Some(Backfill {
@@ -673,7 +673,7 @@ fn fetch(paths: &[PathBuf], range: &DayRange, draw: bool) -> Result<Fetched> {
                 let file = dir.join(format!("{next:07}{suffix}"));
                 let (source, obj, n) = (source.clone(), obj.clone(), next);
                 tasks.spawn(async move {
-                    let r = rootwatch::s3::download(&source, &obj, &file).await;
+                    let r = rootwatch::aws::s3::download(&source, &obj, &file).await;
                     (n, r.map(|_| file).map_err(|e| e.to_string()))
                 });
                 next += 1;
@@ -733,28 +733,29 @@ fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 /// request); the S3 client at the first S3 notification.
 fn lambda_main() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{service_fn, LambdaEvent};
-    use rootwatch::lambda::{Config, Handler};
+    use rootwatch::aws::function::{Config, Handler};
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env(|k| std::env::var(k).ok())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let sdk = rootwatch::sns::load_lazy_tls().await;
+        let sdk = rootwatch::aws::sns::load_lazy_tls().await;
         let publisher = SnsPublisher {
-            client: rootwatch::sns::client(&sdk),
+            client: rootwatch::aws::sns::client(&sdk),
             topic_arn: config.topic_arn.clone(),
         };
-        let store = config
-            .sessions_table
-            .clone()
-            .map(|table| rootwatch::dynamo::DynamoStore {
-                client: rootwatch::sns::store_client(&sdk),
-                table,
-            });
+        let store =
+            config
+                .sessions_table
+                .clone()
+                .map(|table| rootwatch::aws::dynamo::DynamoStore {
+                    client: rootwatch::aws::sns::store_client(&sdk),
+                    table,
+                });
         let objects = {
             let sdk = sdk.clone();
-            rootwatch::s3::LazyS3Objects::new(move || s3_client(&sdk))
+            rootwatch::aws::s3::LazyS3Objects::new(move || s3_client(&sdk))
         };
         tracing::info!(
             topic = %config.topic_arn,

@@ -5,9 +5,9 @@
 mod support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use rootwatch::dynamo::{DynamoStore, PK, TTL_ATTRIBUTE};
-use rootwatch::lambda::{Config, Handler};
-use rootwatch::sns::FakePublisher;
+use rootwatch::aws::dynamo::{DynamoStore, PK, TTL_ATTRIBUTE};
+use rootwatch::aws::function::{Config, Handler};
+use rootwatch::aws::sns::FakePublisher;
 use serde_json::{json, Value};
 use support::{sdk_config, sessions_table as table, Moto};
 
@@ -74,7 +74,7 @@ async fn instances_sharing_a_table_attribute_each_others_sessions() {
         .find(|r| r["eventName"] == "ListBuckets" && r["userIdentity"]["type"] == "AssumedRole")
         .unwrap();
     let text = json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "detail": use_of_hop2}).to_string();
-    let mut counts = rootwatch::lambda::Counts::default();
+    let mut counts = rootwatch::aws::function::Counts::default();
     c.process(text.as_bytes(), "event", &mut counts)
         .await
         .unwrap();
@@ -84,7 +84,7 @@ async fn instances_sharing_a_table_attribute_each_others_sessions() {
     );
     assert_eq!(counts.store_errors, 0);
     // What it learned from the table: both hops, back to alice.
-    let at = rootwatch::time::parse("2026-11-20T09:07:30Z").unwrap();
+    let at = rootwatch::core::time::parse("2026-11-20T09:07:30Z").unwrap();
     let origin = c.local.origin("ASIACHAINHOP2EXAMPLE", at, None).unwrap();
     assert_eq!(
         origin.arn.as_deref(),
@@ -171,7 +171,7 @@ async fn items_carry_the_ttl_attribute() {
             .unwrap_or_else(|| panic!("no {pk} in {:?}", items.items()))
     };
     let session = by_pk("session#ASIAROOTSEQ1EXAMPLE1");
-    let expiry = rootwatch::time::parse("2026-11-21T14:15:00Z").unwrap();
+    let expiry = rootwatch::core::time::parse("2026-11-21T14:15:00Z").unwrap();
     assert_eq!(
         session.get(TTL_ATTRIBUTE),
         Some(&AttributeValue::N(expiry.to_string())),
@@ -182,7 +182,7 @@ async fn items_carry_the_ttl_attribute() {
     assert_eq!(
         claim.get(TTL_ATTRIBUTE),
         Some(&AttributeValue::N(
-            (NOW + rootwatch::store::DEDUP_TTL_SECONDS).to_string()
+            (NOW + rootwatch::aws::store::DEDUP_TTL_SECONDS).to_string()
         ))
     );
 }

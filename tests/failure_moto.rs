@@ -1,6 +1,6 @@
 //! Failure injection against moto's server (issue 7, hardening): the real `aws-sdk-sns` and
-//! `aws-sdk-dynamodb` clients, built as the binary builds them (`rootwatch::sns::client`,
-//! `rootwatch::sns::store_client`), talk to moto through the fault proxy of
+//! `aws-sdk-dynamodb` clients, built as the binary builds them (`rootwatch::aws::sns::client`,
+//! `rootwatch::aws::sns::store_client`), talk to moto through the fault proxy of
 //! `tests/support/fault.rs`, which fails requests on demand. Alerts are read back from an SQS
 //! queue subscribed to the topic.
 //!
@@ -18,9 +18,9 @@
 mod support;
 use support::sqs_event as sqs;
 
-use rootwatch::dynamo::DynamoStore;
-use rootwatch::lambda::{Config, Counts, Handler};
-use rootwatch::sns::{FakePublisher, SnsPublisher, OPERATION_TIMEOUT};
+use rootwatch::aws::dynamo::DynamoStore;
+use rootwatch::aws::function::{Config, Counts, Handler};
+use rootwatch::aws::sns::{FakePublisher, SnsPublisher, OPERATION_TIMEOUT};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ fn event(id: &str, seconds: u32) -> String {
 async fn function(endpoint: &str, topic: &str) -> Handler<SnsPublisher> {
     let sdk = sdk_config(endpoint).await;
     let publisher = SnsPublisher {
-        client: rootwatch::sns::client(&sdk),
+        client: rootwatch::aws::sns::client(&sdk),
         topic_arn: topic.into(),
     };
     Handler::new(Config::for_topic(topic), publisher)
@@ -96,7 +96,7 @@ async fn sns_down_throttled_or_cut_loses_nothing_on_direct_invocation() {
         assert!(
             matches!(
                 err,
-                rootwatch::lambda::RetryableError::Publish { failed: 1, .. }
+                rootwatch::aws::function::RetryableError::Publish { failed: 1, .. }
             ),
             "{fault:?}: {err}"
         );
@@ -316,7 +316,7 @@ async fn slow_sns_is_cut_by_the_client_timeouts() {
     let ((ours, took), unbounded) = tokio::join!(ours, unbounded);
     let err = ours.expect_err("a publish that times out fails the invocation");
     assert!(
-        took >= rootwatch::sns::ATTEMPT_TIMEOUT && took <= limit,
+        took >= rootwatch::aws::sns::ATTEMPT_TIMEOUT && took <= limit,
         "gave up after {took:?}"
     );
     assert!(err.to_string().to_lowercase().contains("timeout"), "{err}");
@@ -372,7 +372,7 @@ async fn instance(endpoint: &str, table: &str) -> Handler<FakePublisher, DynamoS
     let mut config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch");
     config.sessions_table = Some(table.into());
     let store = DynamoStore {
-        client: rootwatch::sns::store_client(&sdk),
+        client: rootwatch::aws::sns::store_client(&sdk),
         table: table.into(),
     };
     Handler::with_store(config, FakePublisher::default(), Some(store)).with_clock(now)
@@ -438,7 +438,7 @@ async fn dynamodb_unavailable_mid_run_degrades_to_memory() {
     assert_eq!(c.alerts_published, 1);
     assert!(c.store_errors >= 2, "{c:?}");
     assert!(
-        took <= 2 * rootwatch::sns::STORE_OPERATION_TIMEOUT + Duration::from_secs(3),
+        took <= 2 * rootwatch::aws::sns::STORE_OPERATION_TIMEOUT + Duration::from_secs(3),
         "{took:?}"
     );
 
@@ -505,11 +505,11 @@ async fn one_event_three_times_in_sqs_batches_to_two_instances_alerts_once() {
         let mut config = Config::for_topic(&topic);
         config.sessions_table = Some("dedup".into());
         let publisher = SnsPublisher {
-            client: rootwatch::sns::client(&cfg),
+            client: rootwatch::aws::sns::client(&cfg),
             topic_arn: topic.clone(),
         };
         let store = DynamoStore {
-            client: rootwatch::sns::store_client(&table_cfg),
+            client: rootwatch::aws::sns::store_client(&table_cfg),
             table: "dedup".into(),
         };
         Handler::with_store(config, publisher, Some(store))
@@ -552,11 +552,11 @@ async fn benign_events_make_no_network_call_and_handler_times() {
     let cfg = sdk_config(&moto.endpoint).await;
     let (topic, _queue) = topic_with_queue(&cfg, "calls", true).await;
     let proxy = FaultProxy::start(moto.port);
-    let sdk = rootwatch::sns::with_lazy_tls(&sdk_config(&proxy.endpoint).await);
+    let sdk = rootwatch::aws::sns::with_lazy_tls(&sdk_config(&proxy.endpoint).await);
     let h = Handler::new(
         Config::for_topic(&topic),
         SnsPublisher {
-            client: rootwatch::sns::client(&sdk),
+            client: rootwatch::aws::sns::client(&sdk),
             topic_arn: topic.clone(),
         },
     );

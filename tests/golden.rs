@@ -4,10 +4,10 @@
 //! its `rootwatch sessions` tree. `UPDATE_EXPECT=1 cargo test --test golden` rewrites them.
 //! Every sample is replayed with the detector resources of [`DETECTOR_RESOURCES`].
 
-use rootwatch::render::jsonl_line;
+use rootwatch::cli::render::jsonl_line;
+use rootwatch::cli::tree::Forest;
+use rootwatch::core::rules::RuleConfig;
 use rootwatch::replay::{self, InputError, Options, Output};
-use rootwatch::rules::RuleConfig;
-use rootwatch::tree::Forest;
 use std::path::{Path, PathBuf};
 
 #[derive(Default)]
@@ -17,7 +17,7 @@ struct Collect {
 }
 
 impl Output for Collect {
-    fn record(&mut self, r: &rootwatch::model::RecordReport) -> std::io::Result<()> {
+    fn record(&mut self, r: &rootwatch::core::model::RecordReport) -> std::io::Result<()> {
         self.lines.push(jsonl_line(r));
         self.forest.add(r);
         Ok(())
@@ -122,7 +122,7 @@ fn every_sample_matches_its_expected_output() {
             &got,
             &mut failures,
         );
-        let tree = rootwatch::tree::text(&out.forest.trees());
+        let tree = rootwatch::cli::tree::text(&out.forest.trees());
         check(
             Path::new(&format!("{}.sessions.expected", case.display())),
             &tree,

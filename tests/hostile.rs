@@ -11,9 +11,9 @@
 mod support;
 use support::sqs_event as sqs;
 
-use rootwatch::alert::MAX_MESSAGE_BYTES;
-use rootwatch::lambda::{Config, Counts, Handler};
-use rootwatch::sns::FakePublisher;
+use rootwatch::aws::function::{Config, Counts, Handler};
+use rootwatch::aws::sns::FakePublisher;
+use rootwatch::core::alert::MAX_MESSAGE_BYTES;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};

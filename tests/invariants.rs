@@ -17,14 +17,14 @@
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rootwatch::alert::{self, Alert, AlertFormat, MAX_MESSAGE_BYTES, MAX_SUBJECT};
-use rootwatch::analyze::{analyze, session_lookup};
-use rootwatch::classify::classify;
-use rootwatch::model::{InputRef, RecordReport, Severity};
-use rootwatch::record::Record;
+use rootwatch::core::alert::{self, Alert, AlertFormat, MAX_MESSAGE_BYTES, MAX_SUBJECT};
+use rootwatch::core::classify::classify;
+use rootwatch::core::model::{InputRef, RecordReport, Severity};
+use rootwatch::core::pipeline::{analyze, session_lookup};
+use rootwatch::core::record::Record;
+use rootwatch::core::rules::{evaluate, Context, RuleConfig};
+use rootwatch::core::session::{Session, SessionTracker};
 use rootwatch::replay::Output;
-use rootwatch::rules::{evaluate, Context, RuleConfig};
-use rootwatch::session::{Session, SessionTracker};
 use serde_json::{json, Map, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -425,8 +425,8 @@ fn pipeline(records: &[Value], cfg: &RuleConfig) -> Vec<RecordReport> {
 fn run(records: &[Value], cfg: &RuleConfig, outputs: bool) -> Vec<RecordReport> {
     let mut tracker = SessionTracker::new(8);
     let mut streaming = SessionTracker::new(8);
-    let mut forest = rootwatch::tree::Forest::default();
-    let mut table = rootwatch::render::Table {
+    let mut forest = rootwatch::cli::tree::Forest::default();
+    let mut table = rootwatch::cli::render::Table {
         out: Vec::new(),
         color: false,
     };
@@ -439,7 +439,7 @@ fn run(records: &[Value], cfg: &RuleConfig, outputs: bool) -> Vec<RecordReport> 
         let _ = evaluate(&rec, &principal, &Context::NONE);
         let _ = rec.is_read_only();
         let origin = session_lookup(&rec).and_then(|(k, at)| {
-            let own = rootwatch::sanitize::field(rec.event_id.as_deref());
+            let own = rootwatch::core::sanitize::field(rec.event_id.as_deref());
             tracker.origin(&k, at, own.as_deref())
         });
         let input = InputRef {
@@ -461,7 +461,7 @@ fn run(records: &[Value], cfg: &RuleConfig, outputs: bool) -> Vec<RecordReport> 
                 check_alert(&a, &report, Severity::Info, format);
             }
         }
-        let line = rootwatch::render::jsonl_line(&report);
+        let line = rootwatch::cli::render::jsonl_line(&report);
         assert!(!line.contains('\n'), "one line per record");
         serde_json::from_str::<Value>(&line).expect("jsonl line parses");
         table.record(&report).unwrap();
@@ -471,8 +471,8 @@ fn run(records: &[Value], cfg: &RuleConfig, outputs: bool) -> Vec<RecordReport> 
     let shown = String::from_utf8(table.out).expect("table is UTF-8");
     assert_no_raw_unsafe(&shown, true, "table");
     let trees = forest.trees();
-    assert_no_raw_unsafe(&rootwatch::tree::text(&trees), true, "tree");
-    assert_no_raw_unsafe(&rootwatch::tree::dot(&trees), true, "dot");
+    assert_no_raw_unsafe(&rootwatch::cli::tree::text(&trees), true, "tree");
+    assert_no_raw_unsafe(&rootwatch::cli::tree::dot(&trees), true, "dot");
     reports
 }
 
@@ -946,7 +946,9 @@ fn int_as(n: i64, how: usize) -> Value {
 /// Sets the boolean and number fields of the sequence, each written `how[i]`.
 fn typed_sequence(bools: &[bool], durations: &[i64], offsets: &[i64], how: &[usize]) -> Vec<Value> {
     let t = |s: i64| {
-        rootwatch::time::format(rootwatch::time::parse("2026-11-23T10:00:00Z").unwrap() + s)
+        rootwatch::core::time::format(
+            rootwatch::core::time::parse("2026-11-23T10:00:00Z").unwrap() + s,
+        )
     };
     let mut ar = assume_root();
     set(&mut ar, &split("readOnly"), bool_as(bools[0], how[0]));
@@ -1080,7 +1082,7 @@ fn string_booleans_examples() {
 /// the session's expiry (a panic in debug builds, a wrapped, negative expiry in release).
 #[test]
 fn huge_duration_seconds_does_not_overflow() {
-    use rootwatch::session::{MAX_LIFETIME_SECONDS, ROLE_DEFAULT_SECONDS};
+    use rootwatch::core::session::{MAX_LIFETIME_SECONDS, ROLE_DEFAULT_SECONDS};
     for (d, lifetime) in [
         (json!(i64::MAX), MAX_LIFETIME_SECONDS),
         (json!(i64::MAX.to_string()), MAX_LIFETIME_SECONDS),

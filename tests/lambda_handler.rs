@@ -4,10 +4,10 @@
 mod support;
 use support::sqs_event as sqs;
 
-use rootwatch::alert::AlertFormat;
-use rootwatch::lambda::{Config, ConfigError, Handler};
-use rootwatch::model::Severity;
-use rootwatch::sns::FakePublisher;
+use rootwatch::aws::function::{Config, ConfigError, Handler};
+use rootwatch::aws::sns::FakePublisher;
+use rootwatch::core::alert::AlertFormat;
+use rootwatch::core::model::Severity;
 use serde_json::json;
 
 fn handler() -> Handler<FakePublisher> {

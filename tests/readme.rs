@@ -1,8 +1,8 @@
 //! The README's claims: sample output, catalog table, every class/rule/task documented, and the
 //! two quick-start commands.
 
-use rootwatch::model::{PrincipalClass, Rule, Severity, Task};
-use rootwatch::render::Table;
+use rootwatch::cli::render::Table;
+use rootwatch::core::model::{PrincipalClass, Rule, Severity, Task};
 use rootwatch::replay::{self, Output};
 
 fn readme() -> String {
@@ -51,7 +51,7 @@ fn catalog_table_is_generated() {
     let end = readme.find("<!-- /catalog -->").unwrap();
     assert_eq!(
         &readme[body_start..end],
-        rootwatch::catalog::markdown(),
+        rootwatch::core::catalog::markdown(),
         "run `rootwatch catalog` and paste it into the README"
     );
 }
@@ -64,8 +64,8 @@ fn tamper_table_is_generated() {
     let end = readme.find("<!-- /tamper -->").unwrap();
     assert_eq!(
         &readme[start..end],
-        rootwatch::tamper::markdown(),
-        "paste rootwatch::tamper::markdown() into the README"
+        rootwatch::core::tamper::markdown(),
+        "paste rootwatch::core::tamper::markdown() into the README"
     );
 }
 
@@ -93,10 +93,10 @@ fn quick_start_has_the_two_commands() {
 }
 
 /// The alert for the README's sample event, read through the real replay path.
-fn login_alert() -> rootwatch::alert::Alert {
-    struct One(Option<rootwatch::model::RecordReport>);
+fn login_alert() -> rootwatch::core::alert::Alert {
+    struct One(Option<rootwatch::core::model::RecordReport>);
     impl Output for One {
-        fn record(&mut self, r: &rootwatch::model::RecordReport) -> std::io::Result<()> {
+        fn record(&mut self, r: &rootwatch::core::model::RecordReport) -> std::io::Result<()> {
             self.0 = Some(r.clone());
             Ok(())
         }
@@ -108,10 +108,10 @@ fn login_alert() -> rootwatch::alert::Alert {
     let path = "events/rules/root-console-login-nomfa.json";
     replay::replay(&[path.into()], &replay::Options::default(), &mut one).unwrap();
     let report = one.0.expect("one record");
-    rootwatch::alert::build(
+    rootwatch::core::alert::build(
         &report,
         Severity::Medium,
-        rootwatch::alert::AlertFormat::Standard,
+        rootwatch::core::alert::AlertFormat::Standard,
     )
     .unwrap()
 }

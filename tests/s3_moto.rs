@@ -6,10 +6,10 @@
 
 mod support;
 
-use rootwatch::lambda::{Config, Handler};
-use rootwatch::s3::S3Objects;
-use rootwatch::sns::SnsPublisher;
-use rootwatch::store::MemoryStore;
+use rootwatch::aws::function::{Config, Handler};
+use rootwatch::aws::s3::S3Objects;
+use rootwatch::aws::sns::SnsPublisher;
+use rootwatch::aws::store::MemoryStore;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -423,14 +423,14 @@ fn big_log(bytes: usize) -> (String, usize) {
 /// Whether the function would alert on `record` alone (default settings).
 fn alerts(record: &Value) -> bool {
     let text = record.to_string();
-    let rec = rootwatch::record::Record::from_json(&text).unwrap();
-    let input = rootwatch::model::InputRef {
+    let rec = rootwatch::core::record::Record::from_json(&text).unwrap();
+    let input = rootwatch::core::model::InputRef {
         file: String::new(),
         index: 0,
     };
-    let report = rootwatch::analyze::analyze(&rec, input, None, &Default::default());
+    let report = rootwatch::core::pipeline::analyze(&rec, input, None, &Default::default());
     let config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:t");
-    rootwatch::alert::build(&report, config.min_severity, config.format).is_some()
+    rootwatch::core::alert::build(&report, config.min_severity, config.format).is_some()
 }
 
 /// Runs the real binary as the function against `api` until its first response, then reaps it:

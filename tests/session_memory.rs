@@ -1,8 +1,8 @@
 //! Heap bytes per tracked session, counted by a global allocator: the figure the README gives
 //! for the in-memory session store's capacity.
 
-use rootwatch::model::PrincipalClass;
-use rootwatch::session::{Issuer, Session, SessionTracker};
+use rootwatch::core::model::PrincipalClass;
+use rootwatch::core::session::{Issuer, Session, SessionTracker};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 

@@ -5,10 +5,10 @@
 mod support;
 
 use proptest::prelude::*;
-use rootwatch::lambda::{Config, Handler};
-use rootwatch::model::RecordReport;
+use rootwatch::aws::function::{Config, Handler};
+use rootwatch::aws::sns::FakePublisher;
+use rootwatch::core::model::RecordReport;
 use rootwatch::replay::{self, InputError, Options, Output};
-use rootwatch::sns::FakePublisher;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,8 +4,8 @@
 
 mod support;
 
-use rootwatch::lambda::{Config, Handler};
-use rootwatch::sns::SnsPublisher;
+use rootwatch::aws::function::{Config, Handler};
+use rootwatch::aws::sns::SnsPublisher;
 use serde_json::Value;
 use std::time::Duration;
 use support::{drain, sdk_config, topic_with_queue, LambdaWatch, Moto};

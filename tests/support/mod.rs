@@ -497,14 +497,14 @@ pub async fn sessions_table(cfg: &aws_config::SdkConfig, name: &str) -> aws_sdk_
         .table_name(name)
         .attribute_definitions(
             aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name(rootwatch::dynamo::PK)
+                .attribute_name(rootwatch::aws::dynamo::PK)
                 .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
                 .build()
                 .unwrap(),
         )
         .key_schema(
             aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name(rootwatch::dynamo::PK)
+                .attribute_name(rootwatch::aws::dynamo::PK)
                 .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
                 .build()
                 .unwrap(),
@@ -518,7 +518,7 @@ pub async fn sessions_table(cfg: &aws_config::SdkConfig, name: &str) -> aws_sdk_
         .time_to_live_specification(
             aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
                 .enabled(true)
-                .attribute_name(rootwatch::dynamo::TTL_ATTRIBUTE)
+                .attribute_name(rootwatch::aws::dynamo::TTL_ATTRIBUTE)
                 .build()
                 .unwrap(),
         )

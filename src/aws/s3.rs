@@ -14,10 +14,10 @@
 //!   small batches through a bounded channel. Memory does not grow with the object: a few chunks
 //!   and a batch are in flight, plus what `decode_stream` keeps (at most [`input::SLURP_LIMIT`]).
 
+use crate::core::sanitize::{clean, MAX_FIELD};
+use crate::core::session::SessionTracker;
 use crate::input::{self, DecodeError, Item, Stop};
 use crate::replay::DIGEST_MARKER;
-use crate::sanitize::{clean, MAX_FIELD};
-use crate::session::SessionTracker;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -107,7 +107,7 @@ impl Day {
             }
             s.parse().ok()
         };
-        let t = crate::time::epoch(num(y)?, num(m)?, num(d)?, 0, 0, 0)?;
+        let t = crate::core::time::epoch(num(y)?, num(m)?, num(d)?, 0, 0, 0)?;
         Some(Day(t.div_euclid(86_400)))
     }
 }
@@ -776,7 +776,7 @@ impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
 }
 
 /// A source with no client: every read fails (permanently). The function always has a client;
-/// this is the default of [`crate::lambda::Handler`] for callers that read no objects.
+/// this is the default of [`crate::aws::function::Handler`] for callers that read no objects.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoObjects;
 
@@ -1531,9 +1531,9 @@ mod tests {
 #[cfg(test)]
 mod function_tests {
     use super::*;
-    use crate::lambda::{Config, Counts, Handler};
-    use crate::sns::FakePublisher;
-    use crate::store::MemoryStore;
+    use crate::aws::function::{Config, Counts, Handler};
+    use crate::aws::sns::FakePublisher;
+    use crate::aws::store::MemoryStore;
 
     const LOGIN: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2026-11-23T04:12:09Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.77","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"ID","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}"#;
     const KEY: &str = "AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/us-east-1/2026/11/23/111122223333_CloudTrail_us-east-1_20261123T0415Z_a.json.gz";
@@ -1835,7 +1835,7 @@ mod function_tests {
         assert_eq!(out, json!({"batchItemFailures": []}));
         assert_eq!((c.records, c.alerts_published), (1, 1));
         assert!(h.objects.gets().is_empty());
-        let line = crate::lambda::emf(&c, 0);
+        let line = crate::aws::function::emf(&c, 0);
         assert!(
             !line.contains("ObjectsRead"),
             "no S3 metrics without S3: {line}"
@@ -1863,7 +1863,7 @@ mod function_tests {
             object_bytes: 2048,
             ..Counts::default()
         };
-        let v: Value = serde_json::from_str(&crate::lambda::emf(&c, 0)).unwrap();
+        let v: Value = serde_json::from_str(&crate::aws::function::emf(&c, 0)).unwrap();
         assert_eq!(v["ObjectsRead"], 2);
         assert_eq!(v["ObjectBytes"], 2048);
         let defs = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]

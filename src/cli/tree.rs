@@ -5,8 +5,8 @@
 //! Built from the reports of a replay alone: a session-issuing record adds its session under the
 //! chain of its own caller; a record with an origin counts one request at the end of its chain.
 
-use crate::model::{Hop, Origin, PrincipalClass, RecordReport};
-use crate::session::Session;
+use crate::core::model::{Hop, Origin, PrincipalClass, RecordReport};
+use crate::core::session::Session;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

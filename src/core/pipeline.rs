@@ -1,9 +1,9 @@
 //! One record in, one report out: classification, findings and assumption together.
 
-use crate::model::{InputRef, Origin, PrincipalClass, RecordReport, Severity};
-use crate::record::Record;
-use crate::rules::{Context, RuleConfig};
-use crate::sanitize::{clean, clean_str, text, MAX_FIELD, MAX_TEXT};
+use crate::core::model::{InputRef, Origin, PrincipalClass, RecordReport, Severity};
+use crate::core::record::Record;
+use crate::core::rules::{Context, RuleConfig};
+use crate::core::sanitize::{clean, clean_str, text, MAX_FIELD, MAX_TEXT};
 use std::borrow::Cow;
 
 /// Analyses one record, given the origin of the session its key belongs to (session tracking)
@@ -19,12 +19,12 @@ pub fn analyze(
     origin: Option<Origin>,
     config: &RuleConfig,
 ) -> RecordReport {
-    let mut principal = crate::classify::classify(record);
+    let mut principal = crate::core::classify::classify(record);
     if principal.class == PrincipalClass::Root
         && origin
             .as_ref()
             .and_then(Origin::last)
-            .is_some_and(|h| h.api == crate::rules::ASSUME_ROOT)
+            .is_some_and(|h| h.api == crate::core::rules::ASSUME_ROOT)
     {
         principal.class = PrincipalClass::RootSession;
     }
@@ -32,8 +32,8 @@ pub fn analyze(
         origin: origin.as_ref(),
         config,
     };
-    let findings = crate::rules::evaluate(record, &principal, &ctx);
-    let assumption = crate::assume::extract(record, &principal);
+    let findings = crate::core::rules::evaluate(record, &principal, &ctx);
+    let assumption = crate::core::assume::extract(record, &principal);
     RecordReport {
         event_id: text(record.event_id.as_deref()),
         event_name: text(record.event_name.as_deref()),
@@ -56,10 +56,10 @@ pub fn analyze(
 /// as in the report, so it joins with the issued keys) when temporary, and its eventTime.
 pub fn session_lookup<'r>(record: &'r Record) -> Option<(Cow<'r, str>, i64)> {
     let key = record.user_identity.as_ref()?.access_key_id.as_deref()?;
-    if !crate::session::is_temporary(key) {
+    if !crate::core::session::is_temporary(key) {
         return None;
     }
-    let at = crate::time::parse(record.event_time.as_deref()?)?;
+    let at = crate::core::time::parse(record.event_time.as_deref()?)?;
     // Real keys are short and alphanumeric: sanitising would not change them.
     let key = if key.len() <= MAX_FIELD && key.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Cow::Borrowed(key)

@@ -7,13 +7,13 @@
 //! files and of records in them, while only one record is held at a time. Output keeps the input
 //! order. Standard input is read once into memory for the two passes.
 
-use crate::analyze::{analyze, filter_findings, session_lookup};
+use crate::core::model::{InputRef, PrincipalClass, RecordReport, Rule, Severity};
+use crate::core::pipeline::{analyze, filter_findings, session_lookup};
+use crate::core::record::Record;
+use crate::core::rules::RuleConfig;
+use crate::core::sanitize::{clean, field, MAX_FIELD};
+use crate::core::session::{Learned, Session, SessionTracker};
 use crate::input::{self, DecodeError, Item, Stop};
-use crate::model::{InputRef, PrincipalClass, RecordReport, Rule, Severity};
-use crate::record::Record;
-use crate::rules::RuleConfig;
-use crate::sanitize::{clean, field, MAX_FIELD};
-use crate::session::{Learned, Session, SessionTracker};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -100,7 +100,7 @@ impl Default for Options {
         Options {
             min: Severity::Info,
             rules: RuleConfig::default(),
-            session_capacity: crate::session::MEMORY_CAPACITY,
+            session_capacity: crate::core::session::MEMORY_CAPACITY,
             threads: 1,
         }
     }
@@ -659,7 +659,7 @@ pub fn learn_record(json: &str, name: &str, index: u64, tracker: &mut SessionTra
     let Ok(rec) = Record::from_json(json) else {
         return;
     };
-    if !crate::assume::SESSION_APIS.contains(&rec.event_name()) {
+    if !crate::core::assume::SESSION_APIS.contains(&rec.event_name()) {
         return;
     }
     let input = InputRef {

@@ -1,8 +1,8 @@
 //! Where the function keeps what it learns between records and invocations: tracked sessions and
 //! the eventIDs it has alerted on. [`MemoryStore`] is the embedded default (one instance);
-//! [`crate::dynamo::DynamoStore`] shares both with every concurrent instance through a table.
+//! [`crate::aws::dynamo::DynamoStore`] shares both with every concurrent instance through a table.
 
-use crate::session::{Learned, Session, SessionTracker};
+use crate::core::session::{Learned, Session, SessionTracker};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Mutex;
@@ -79,7 +79,7 @@ pub struct MemoryStore {
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        MemoryStore::new(crate::session::MEMORY_CAPACITY, DEDUP_CAPACITY)
+        MemoryStore::new(crate::core::session::MEMORY_CAPACITY, DEDUP_CAPACITY)
     }
 }
 
@@ -117,7 +117,7 @@ impl MemoryStore {
         key: &str,
         at: i64,
         own_event: Option<&str>,
-    ) -> Option<crate::model::Origin> {
+    ) -> Option<crate::core::model::Origin> {
         let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
         t.origin(key, at, own_event)
     }

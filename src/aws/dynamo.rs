@@ -9,9 +9,9 @@
 //! One session item per key: a key reused after expiry replaces the older issue (a conditional
 //! put keeps the later one whatever the arrival order).
 
-use crate::model::PrincipalClass;
-use crate::session::{Issuer, Session};
-use crate::store::{Claim, SessionStore, StoreError, CLAIM_LEASE_SECONDS, DEDUP_TTL_SECONDS};
+use crate::aws::store::{Claim, SessionStore, StoreError, CLAIM_LEASE_SECONDS, DEDUP_TTL_SECONDS};
+use crate::core::model::PrincipalClass;
+use crate::core::session::{Issuer, Session};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;

@@ -71,16 +71,16 @@ pub fn clean(s: &str, max: usize) -> String {
     out
 }
 
-/// [`clean`] into a [`crate::model::Str`]: no heap allocation for a clean string of up to 24 bytes.
-pub fn clean_str(s: &str, max: usize) -> crate::model::Str {
+/// [`clean`] into a [`crate::core::model::Str`]: no heap allocation for a clean string of up to 24 bytes.
+pub fn clean_str(s: &str, max: usize) -> crate::core::model::Str {
     if s.len() <= max && printable_ascii(s) {
-        return crate::model::Str::new(s);
+        return crate::core::model::Str::new(s);
     }
-    crate::model::Str::from(clean(s, max))
+    crate::core::model::Str::from(clean(s, max))
 }
 
 /// [`clean_str`] for an optional field, with the default identifier bound.
-pub fn text(s: Option<&str>) -> Option<crate::model::Str> {
+pub fn text(s: Option<&str>) -> Option<crate::core::model::Str> {
     s.map(|s| clean_str(s, MAX_FIELD))
 }
 

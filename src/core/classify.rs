@@ -1,8 +1,8 @@
 //! `classify(&Record) -> Principal`: who made a request.
 
-use crate::model::{Principal, PrincipalClass};
-use crate::record::Record;
-use crate::sanitize::text;
+use crate::core::model::{Principal, PrincipalClass};
+use crate::core::record::Record;
+use crate::core::sanitize::text;
 
 /// `userIdentity.type` values CloudTrail records (Root, IAMUser, AssumedRole, ...).
 /// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>

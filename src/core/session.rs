@@ -6,7 +6,7 @@
 //! inside the session's lifetime, belongs to it; walking back through the issuers' own keys gives
 //! the chain and its first principal, the [`Origin`].
 
-use crate::model::{Hop, Origin, PrincipalClass, RecordReport};
+use crate::core::model::{Hop, Origin, PrincipalClass, RecordReport};
 use std::collections::{BTreeSet, HashMap};
 
 /// Default capacity of the in-memory tracker, in sessions. `tests/session_memory.rs` measures
@@ -85,7 +85,10 @@ impl Session {
             return None;
         }
         let key = a.access_key_id.clone().filter(|k| !k.is_empty())?;
-        let issued_at = report.event_time.as_deref().and_then(crate::time::parse)?;
+        let issued_at = report
+            .event_time
+            .as_deref()
+            .and_then(crate::core::time::parse)?;
         let default = a.duration_seconds.unwrap_or(match a.api.as_str() {
             "AssumeRoot" => ROOT_DEFAULT_SECONDS,
             "GetFederationToken" | "GetSessionToken" => TOKEN_DEFAULT_SECONDS,
@@ -94,7 +97,7 @@ impl Session {
         let expires_at = a
             .expires
             .as_deref()
-            .and_then(crate::time::parse)
+            .and_then(crate::core::time::parse)
             .filter(|e| *e > issued_at)
             .unwrap_or(issued_at.saturating_add(default))
             .min(issued_at + MAX_LIFETIME_SECONDS);
@@ -146,8 +149,8 @@ impl Session {
             source_identity: self.source_identity.clone(),
             task_policy: self.task_policy.clone(),
             access_key_id: self.key.clone(),
-            issued: crate::time::format(self.issued_at),
-            expires: crate::time::format(self.expires_at),
+            issued: crate::core::time::format(self.issued_at),
+            expires: crate::core::time::format(self.expires_at),
             event_id: self.event_id.clone(),
         }
     }
@@ -392,7 +395,10 @@ impl SessionTracker {
     /// far, then learns the session the record issued, if any. Expired sessions are dropped
     /// relative to the record's own time.
     pub fn observe(&mut self, report: &RecordReport) -> (Option<Origin>, Option<Session>) {
-        let at = report.event_time.as_deref().and_then(crate::time::parse);
+        let at = report
+            .event_time
+            .as_deref()
+            .and_then(crate::core::time::parse);
         let origin = match (report.principal.access_key_id.as_deref(), at) {
             (Some(k), Some(at)) => self.origin(k, at, report.event_id.as_deref()),
             _ => None,
@@ -405,7 +411,7 @@ impl SessionTracker {
     }
 }
 
-fn owned(s: &Option<crate::model::Str>) -> Option<String> {
+fn owned(s: &Option<crate::core::model::Str>) -> Option<String> {
     s.as_deref().map(str::to_owned)
 }
 
@@ -443,12 +449,17 @@ mod tests {
     #[test]
     fn huge_duration_is_capped_not_overflowed() {
         let json = r#"{"eventName":"AssumeRole","eventTime":"2026-11-20T09:00:00Z","requestParameters":{"durationSeconds":"9223372036854775807"},"responseElements":{"credentials":{"accessKeyId":"ASIAHUGE"}}}"#;
-        let rec = crate::record::Record::from_json(json).unwrap();
-        let input = crate::model::InputRef {
+        let rec = crate::core::record::Record::from_json(json).unwrap();
+        let input = crate::core::model::InputRef {
             file: "t".into(),
             index: 0,
         };
-        let report = crate::analyze::analyze(&rec, input, None, &crate::rules::RuleConfig::NONE);
+        let report = crate::core::pipeline::analyze(
+            &rec,
+            input,
+            None,
+            &crate::core::rules::RuleConfig::NONE,
+        );
         let s = Session::from_report(&report).unwrap();
         assert_eq!(s.expires_at - s.issued_at, MAX_LIFETIME_SECONDS);
     }
@@ -557,15 +568,15 @@ mod tests {
 
     #[test]
     fn observe_attributes_from_what_came_before_and_learns() {
-        use crate::analyze::analyze;
-        use crate::record::Record;
+        use crate::core::pipeline::analyze;
+        use crate::core::record::Record;
         let report = |json: &str| {
             let r = Record::from_json(json).unwrap();
-            let input = crate::model::InputRef {
+            let input = crate::core::model::InputRef {
                 file: "t".into(),
                 index: 0,
             };
-            analyze(&r, input, None, &crate::rules::RuleConfig::NONE)
+            analyze(&r, input, None, &crate::core::rules::RuleConfig::NONE)
         };
         let issue = report(
             r#"{"eventID":"i","eventTime":"2026-11-20T09:00:00Z","eventName":"AssumeRole","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/alice","accessKeyId":"AKIAA"},"requestParameters":{"roleArn":"arn:aws:iam::1:role/R"},"responseElements":{"credentials":{"accessKeyId":"ASIAR","expiration":"Nov 20, 2026, 10:00:00 AM"}}}"#,

@@ -11,8 +11,8 @@
 //! Peer: GuardDuty's `Stealth:IAMUser/CloudTrailLoggingDisabled` covers only the first kind.
 //! <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-iam.html>
 
-use crate::model::Severity;
-use crate::record::{raw_as, raw_field, Record};
+use crate::core::model::Severity;
+use crate::core::record::{raw_as, raw_field, Record};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -279,11 +279,11 @@ pub fn is_own(value: &str, own: &[String]) -> bool {
             .rsplit(SEP)
             .next()
             .filter(|l| !l.is_empty() && l.len() < p.len());
-        crate::rules::glob(p, value)
+        crate::core::rules::glob(p, value)
             || value.split(SEP).any(|seg| {
                 !seg.is_empty()
-                    && (crate::rules::glob(p, seg)
-                        || last.is_some_and(|l| crate::rules::glob(l, seg)))
+                    && (crate::core::rules::glob(p, seg)
+                        || last.is_some_and(|l| crate::core::rules::glob(l, seg)))
             })
     })
 }
@@ -292,7 +292,7 @@ fn narrows_trail(record: &Record) -> bool {
     let off = |k: &str| {
         record
             .request_param(k)
-            .and_then(|v| crate::lenient::parse_bool(&v))
+            .and_then(|v| crate::core::lenient::parse_bool(&v))
             == Some(false)
     };
     off("includeGlobalServiceEvents") || off("isMultiRegionTrail")
@@ -310,9 +310,9 @@ struct Selectors<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Basic<'a> {
-    #[serde(default, borrow, deserialize_with = "crate::lenient::string")]
+    #[serde(default, borrow, deserialize_with = "crate::core::lenient::string")]
     read_write_type: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "crate::lenient::boolean")]
+    #[serde(default, deserialize_with = "crate::core::lenient::boolean")]
     include_management_events: Option<bool>,
 }
 
@@ -326,7 +326,7 @@ struct Advanced<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FieldSelector<'a> {
-    #[serde(default, borrow, deserialize_with = "crate::lenient::string")]
+    #[serde(default, borrow, deserialize_with = "crate::core::lenient::string")]
     field: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     equals: Vec<Cow<'a, str>>,

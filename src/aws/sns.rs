@@ -2,7 +2,7 @@
 //! fake for tests. The SDK retries throttling, 5xx and timeouts itself (standard retry mode);
 //! what still fails comes back as an error, never swallowed.
 
-use crate::alert::{Alert, MAX_MESSAGE_BYTES};
+use crate::core::alert::{Alert, MAX_MESSAGE_BYTES};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
@@ -346,7 +346,7 @@ impl Publisher for FakePublisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Severity;
+    use crate::core::model::Severity;
 
     fn alert(size: usize) -> Alert {
         Alert {

@@ -1,10 +1,10 @@
 //! The `assumption` object: what a session-issuing STS call asked for and got.
 
-use crate::classify::arn_account;
-use crate::lenient;
-use crate::model::{Assumption, Principal};
-use crate::record::{raw_as, Record, Text};
-use crate::sanitize::field;
+use crate::core::classify::arn_account;
+use crate::core::lenient;
+use crate::core::model::{Assumption, Principal};
+use crate::core::record::{raw_as, Record, Text};
+use crate::core::sanitize::field;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -124,7 +124,7 @@ pub fn task_policy(params: &RawValue) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::classify;
+    use crate::core::classify::classify;
 
     fn assumption(json: &str) -> Option<Assumption> {
         let r = Record::from_json(json).unwrap();

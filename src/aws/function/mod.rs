@@ -1,6 +1,6 @@
 //! The Lambda adapter: EventBridge events (direct invocation) and SQS batches whose bodies are
 //! EventBridge events, through the same core as `replay`, alerts to a [`Publisher`]. The same
-//! function reads CloudTrail log files from S3 ([`crate::s3`]) when a message names them: an S3
+//! function reads CloudTrail log files from S3 ([`crate::aws::s3`]) when a message names them: an S3
 //! event notification (direct or in an SQS body), an EventBridge "Object Created" event,
 //! CloudTrail's delivery notification (SNS envelope or raw), or an S3 Batch Operations task.
 //!
@@ -13,17 +13,19 @@
 //! `LOG_BUCKETS` is logged with its bucket and key, counted and acknowledged
 //! (`PermanentFailure`).
 
-use crate::alert::{self, Alert, AlertFormat};
-use crate::analyze::{analyze, session_lookup};
+use crate::aws::s3::{
+    self, Decoded, KeyKind, NoObjects, Notice, ObjectRef, ObjectSource, ResultCode,
+};
+use crate::aws::sns::{PublishError, Publisher};
+use crate::aws::store::{Claim, MemoryStore, SessionStore, StoreError};
+use crate::core::alert::{self, Alert, AlertFormat};
+use crate::core::model::{InputRef, Origin, PrincipalClass, Rule, Severity};
+use crate::core::pipeline::{analyze, session_lookup};
+use crate::core::record::Record;
+use crate::core::rules::RuleConfig;
+use crate::core::sanitize::clean;
+use crate::core::session::{Session, MAX_CHAIN};
 use crate::input::{self, Item};
-use crate::model::{InputRef, Origin, PrincipalClass, Rule, Severity};
-use crate::record::Record;
-use crate::rules::RuleConfig;
-use crate::s3::{self, Decoded, KeyKind, NoObjects, Notice, ObjectRef, ObjectSource, ResultCode};
-use crate::sanitize::clean;
-use crate::session::{Session, MAX_CHAIN};
-use crate::sns::{PublishError, Publisher};
-use crate::store::{Claim, MemoryStore, SessionStore, StoreError};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -582,7 +584,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             Ok(b) => b,
             Err(e) => return self.object_failed(&url, e.is_retryable(), e.to_string(), counts),
         };
-        let (tracker, fed) = s3::learn(body, url.clone(), crate::session::MEMORY_CAPACITY).await;
+        let (tracker, fed) =
+            s3::learn(body, url.clone(), crate::core::session::MEMORY_CAPACITY).await;
         counts.object_bytes += fed.bytes;
         if let Some(e) = fed.error {
             return self.object_failed(&url, e.is_retryable(), e.to_string(), counts);
@@ -805,7 +808,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                     Ok(rec) => pending.push(Pending {
                         input: n,
                         index,
-                        time: rec.event_time.as_deref().and_then(crate::time::parse),
+                        time: rec.event_time.as_deref().and_then(crate::core::time::parse),
                         json: json.to_owned(),
                     }),
                     Err(e) => {
@@ -834,7 +837,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     /// hop by hop. Records without a temporary key make no call.
     async fn origin(&self, rec: &Record<'_>, counts: &mut Counts) -> Option<Origin> {
         let (key, at) = session_lookup(rec)?;
-        let own = crate::sanitize::field(rec.event_id.as_deref());
+        let own = crate::core::sanitize::field(rec.event_id.as_deref());
         if let Some(shared) = &self.shared {
             // Ask the table for each link this instance does not know, once, then walk again.
             let mut asked: Vec<String> = Vec::new();

@@ -4,10 +4,10 @@
 //! without `userIdentity.type`, sign-in events without `requestID`, an empty `sessionIssuer`) and
 //! drops `errorCode`, `errorMessage` and `accessKeyId`. This model makes every field optional,
 //! borrows strings from the input where it can, and reads odd types leniently (see
-//! [`crate::lenient`]). Request parameters and response elements stay raw JSON and are read only
+//! [`crate::core::lenient`]). Request parameters and response elements stay raw JSON and are read only
 //! by the rules that need them.
 
-use crate::lenient;
+use crate::core::lenient;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;

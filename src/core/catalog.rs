@@ -5,8 +5,8 @@
 //! every record made with root credentials (own or AssumeRoot session).
 //! Source of the task list: <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks>
 
-use crate::model::{Severity, Task};
-use crate::record::{raw_as, Record};
+use crate::core::model::{Severity, Task};
+use crate::core::record::{raw_as, Record};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -344,7 +344,7 @@ fn holds(c: Condition, r: &Record) -> bool {
                     rename = "VersioningConfiguration",
                     default,
                     borrow,
-                    deserialize_with = "crate::lenient::object"
+                    deserialize_with = "crate::core::lenient::object"
                 )]
                 vc: Option<Vc<'a>>,
             }
@@ -354,7 +354,7 @@ fn holds(c: Condition, r: &Record) -> bool {
                     rename = "MfaDelete",
                     default,
                     borrow,
-                    deserialize_with = "crate::lenient::string"
+                    deserialize_with = "crate::core::lenient::string"
                 )]
                 mfa_delete: Option<Cow<'a, str>>,
             }
@@ -370,7 +370,7 @@ fn holds(c: Condition, r: &Record) -> bool {
             }
             raw_as::<Req>(r.request_parameters)
                 .and_then(|q| q.attributes)
-                .is_some_and(|a| crate::record::raw_field(a, "Policy").is_some())
+                .is_some_and(|a| crate::core::record::raw_field(a, "Policy").is_some())
         }
     }
 }

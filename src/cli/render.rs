@@ -1,7 +1,7 @@
 //! Output formats of `rootwatch replay`: `table` for a person, `jsonl` (the contract of
 //! `design.md`) and `json` for machines.
 
-use crate::model::{RecordReport, Severity};
+use crate::core::model::{RecordReport, Severity};
 use crate::replay::{InputError, Output, Stats};
 use std::io::{self, Write};
 
@@ -169,14 +169,14 @@ impl<W: Write> Table<W> {
 }
 
 /// The principal in a few words: the ARN's resource part without `assumed-role/`.
-pub fn short_principal(p: &crate::model::Principal) -> String {
+pub fn short_principal(p: &crate::core::model::Principal) -> String {
     let from_arn = p
         .arn
         .as_deref()
-        .and_then(crate::classify::arn_resource)
+        .and_then(crate::core::classify::arn_resource)
         .map(|r| r.strip_prefix("assumed-role/").unwrap_or(r).to_owned());
     match (p.class, from_arn) {
-        (crate::model::PrincipalClass::RootSession, _) => "root (AssumeRoot session)".into(),
+        (crate::core::model::PrincipalClass::RootSession, _) => "root (AssumeRoot session)".into(),
         (_, Some(r)) if !r.is_empty() => r,
         _ => p
             .principal_id
@@ -205,7 +205,7 @@ impl<W: Write> Output for Table<W> {
                 let short = o
                     .arn
                     .as_deref()
-                    .and_then(crate::classify::arn_resource)
+                    .and_then(crate::core::classify::arn_resource)
                     .map(|a| a.strip_prefix("assumed-role/").unwrap_or(a))
                     .unwrap_or(o.who());
                 who.push_str(&format!(" ← {short}"));

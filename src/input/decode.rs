@@ -140,8 +140,8 @@ impl Ctx<'_, '_> {
     }
 }
 
-fn str_of(v: crate::lenient::LenientString) -> String {
-    crate::sanitize::clean(&v.0, crate::sanitize::MAX_FIELD)
+fn str_of(v: crate::core::lenient::LenientString) -> String {
+    crate::core::sanitize::clean(&v.0, crate::core::sanitize::MAX_FIELD)
 }
 
 /// Whether a JSON object has one of the keys every CloudTrail record has.
@@ -161,17 +161,17 @@ fn looks_like_record(json: &str) -> bool {
 #[derive(Deserialize)]
 struct Probe<'a> {
     #[serde(rename = "detail-type", default)]
-    detail_type: Option<crate::lenient::LenientString>,
+    detail_type: Option<crate::core::lenient::LenientString>,
     #[serde(default, borrow)]
     detail: Option<&'a RawValue>,
     #[serde(default)]
-    source: Option<crate::lenient::LenientString>,
+    source: Option<crate::core::lenient::LenientString>,
     #[serde(default)]
-    account: Option<crate::lenient::LenientString>,
+    account: Option<crate::core::lenient::LenientString>,
     #[serde(default)]
-    region: Option<crate::lenient::LenientString>,
+    region: Option<crate::core::lenient::LenientString>,
     #[serde(default)]
-    id: Option<crate::lenient::LenientString>,
+    id: Option<crate::core::lenient::LenientString>,
 }
 
 /// One top-level JSON value.

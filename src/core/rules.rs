@@ -1,11 +1,11 @@
 //! `evaluate(&Record, &Principal, &Context) -> Vec<Finding>`: the root rules of `design.md`, and
 //! the two configurable session rules.
 
-use crate::catalog::{self, PRIVILEGED_TASK_DOC, SIGNIN_EVENTS_DOC};
-use crate::classify::arn_account;
-use crate::model::{Finding, Origin, Principal, PrincipalClass, Rule, Severity};
-use crate::record::{raw_field, Record};
-use crate::sanitize::{clean, MAX_FIELD, MAX_TEXT};
+use crate::core::catalog::{self, PRIVILEGED_TASK_DOC, SIGNIN_EVENTS_DOC};
+use crate::core::classify::arn_account;
+use crate::core::model::{Finding, Origin, Principal, PrincipalClass, Rule, Severity};
+use crate::core::record::{raw_field, Record};
+use crate::core::sanitize::{clean, MAX_FIELD, MAX_TEXT};
 
 /// Console actions are recorded with `invokedBy: signin.amazonaws.com`: the human in the
 /// console, not a service acting on its own.
@@ -322,7 +322,8 @@ fn role_findings(record: &Record, principal: &Principal, ctx: &Context, out: &mu
 /// `detector-tamper`: the trail stopped, deleted or narrowed, or the detector's own resources
 /// removed or changed (table in `src/tamper.rs`).
 fn tamper_finding(record: &Record, principal: &Principal, ctx: &Context, out: &mut Vec<Finding>) {
-    let Some((entry, named)) = crate::tamper::matching(record, &ctx.config.detector_resources)
+    let Some((entry, named)) =
+        crate::core::tamper::matching(record, &ctx.config.detector_resources)
     else {
         return;
     };
@@ -331,14 +332,14 @@ fn tamper_finding(record: &Record, principal: &Principal, ctx: &Context, out: &m
     let on = named
         .map(|n| format!(" on {}", clean(&n, MAX_FIELD)))
         .unwrap_or_default();
-    let via = if record.invoked_by() == Some(crate::tamper::CLOUDFORMATION_INVOKER) {
+    let via = if record.invoked_by() == Some(crate::core::tamper::CLOUDFORMATION_INVOKER) {
         " through CloudFormation"
     } else {
         ""
     };
     out.push(Finding {
         rule: Rule::DetectorTamper,
-        severity: crate::tamper::severity(entry, record),
+        severity: crate::core::tamper::severity(entry, record),
         title: format!(
             "Detector tampering: {}{on} by {}{started}{via} ({}){}",
             entry.what,
@@ -395,7 +396,7 @@ fn console_login(record: &Record) -> Finding {
     let mfa = record
         .additional_event_data
         .and_then(|d| raw_field(d, "MFAUsed"))
-        .and_then(|m| crate::lenient::parse_bool(&m));
+        .and_then(|m| crate::core::lenient::parse_bool(&m));
     let (severity, how) = match mfa {
         Some(true) => (Severity::High, "with MFA"),
         Some(false) => (Severity::Critical, "without MFA"),
@@ -417,7 +418,7 @@ fn assume_root_caller(record: &Record, principal: &Principal) -> Finding {
         .unwrap_or_else(|| "an unknown account".into());
     let task = record
         .request_parameters
-        .and_then(crate::assume::task_policy)
+        .and_then(crate::core::assume::task_policy)
         .map(|arn| {
             format!(
                 " (task {})",
@@ -476,8 +477,8 @@ fn lower(s: Severity) -> Severity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::classify;
-    use crate::model::Task;
+    use crate::core::classify::classify;
+    use crate::core::model::Task;
 
     fn fired(json: &str) -> Vec<(Rule, Severity, Option<Task>)> {
         let r = Record::from_json(json).unwrap();
@@ -746,7 +747,7 @@ mod tests {
             kind: Some("AssumedRole".into()),
             class: PrincipalClass::SsoSession,
             account_id: Some("111122223333".into()),
-            chain: vec![crate::model::Hop {
+            chain: vec![crate::core::model::Hop {
                 api: "AssumeRoot".into(),
                 role_arn: None,
                 session_name: None,

@@ -5,8 +5,8 @@
 //! message at most 256 KiB in bytes (attributes included).
 //! <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
 
-use crate::model::{Finding, RecordReport, Rule, Severity};
-use crate::sanitize::clean;
+use crate::core::model::{Finding, RecordReport, Rule, Severity};
+use crate::core::sanitize::clean;
 use serde_json::{json, Value};
 
 /// SNS `Subject`: "must be ASCII text that begins with a letter, number, or punctuation mark;
@@ -281,7 +281,7 @@ fn is_session(r: &RecordReport) -> bool {
     r.principal
         .access_key_id
         .as_deref()
-        .is_some_and(crate::session::is_temporary)
+        .is_some_and(crate::core::session::is_temporary)
 }
 
 /// `https://console.aws.amazon.com/cloudtrailv2/home?region=R#/events/ID`: the event's page in the
@@ -418,9 +418,9 @@ impl Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::analyze;
-    use crate::model::InputRef;
-    use crate::record::Record;
+    use crate::core::model::InputRef;
+    use crate::core::pipeline::analyze;
+    use crate::core::record::Record;
 
     fn report(json: &str) -> RecordReport {
         analyze(
@@ -430,7 +430,7 @@ mod tests {
                 index: 0,
             },
             None,
-            &crate::rules::RuleConfig::NONE,
+            &crate::core::rules::RuleConfig::NONE,
         )
     }
 

@@ -1,0 +1,9 @@
+//! Everything that talks to AWS: the Lambda function ([`function`]), publishing alerts to SNS
+//! ([`sns`]), the shared DynamoDB store ([`dynamo`], behind [`store`]) and CloudTrail log files in
+//! S3 ([`s3`]).
+
+pub mod dynamo;
+pub mod function;
+pub mod s3;
+pub mod sns;
+pub mod store;

@@ -1,0 +1,4 @@
+//! The `rootwatch` command line: output formats ([`render`]) and session trees ([`tree`]).
+
+pub mod render;
+pub mod tree;
