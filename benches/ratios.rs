@@ -9,12 +9,11 @@
 
 use flate2::read::MultiGzDecoder;
 use rootwatch::core::model::InputRef;
-use rootwatch::core::pipeline::{analyze, session_lookup};
-use rootwatch::core::record::Record;
-use rootwatch::core::rules::RuleConfig;
+use rootwatch::core::pipeline::Pipeline;
+
 use rootwatch::core::session::{Session, SessionTracker};
 use rootwatch::input::{self, Item};
-use rootwatch::replay::{self, learn_record};
+use rootwatch::replay::learn_record;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -48,7 +47,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy();
         if e.file_type().is_file()
-            && replay::is_readable_name(&name)
+            && rootwatch::input::walk::is_readable_name(&name)
             && !name.ends_with(".expected")
         {
             out.push(e.into_path());
@@ -134,7 +133,7 @@ fn synthetic(copies: usize) -> tempfile::TempDir {
 fn core(corpus: &Path) {
     let recs = records(corpus);
     let bytes: usize = recs.iter().map(String::len).sum();
-    let rules = RuleConfig::default();
+    let pipeline = Pipeline::default();
     let ignored = || {
         for r in &recs {
             let _: serde::de::IgnoredAny = serde_json::from_str(r).unwrap();
@@ -143,13 +142,11 @@ fn core(corpus: &Path) {
     let analyse = |tracker: &mut SessionTracker, learn: bool| {
         let mut findings = 0usize;
         for (i, r) in recs.iter().enumerate() {
-            let rec = Record::from_json(r).unwrap();
-            let origin = session_lookup(&rec).and_then(|(k, at)| tracker.origin(&k, at, None));
             let input = InputRef {
                 file: String::new(),
                 index: i as u64,
             };
-            let report = analyze(&rec, input, origin, &rules);
+            let report = pipeline.run(r, false, input, &*tracker).unwrap();
             if learn {
                 if let Some(s) = Session::from_report(&report) {
                     tracker.learn_live(s);

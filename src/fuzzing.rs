@@ -15,14 +15,14 @@
 //!   [`alert::build`] in both formats; SNS's subject and size rules hold.
 
 use crate::aws::function::{Config, Handler};
-use crate::aws::sns::FakePublisher;
+use crate::aws::testing::FakePublisher;
 use crate::cli::render::Table;
 use crate::core::alert::{self, Alert, AlertFormat, MAX_MESSAGE_BYTES, MAX_SUBJECT};
 use crate::core::classify::classify;
 use crate::core::model::{
     Finding, Hop, InputRef, Origin, Principal, PrincipalClass, RecordReport, Rule, Severity, Task,
 };
-use crate::core::pipeline::{analyze, session_lookup};
+use crate::core::pipeline::{NoOrigins, Pipeline};
 use crate::core::record::Record;
 use crate::core::rules::{evaluate, Context, RuleConfig};
 use crate::core::sanitize::is_clean;
@@ -93,7 +93,8 @@ fn decode_with(
             } => {
                 if analyse {
                     if let Ok(rec) = Record::from_json(json) {
-                        check_report(&analyze(&rec, input_ref(), None, config));
+                        let pipeline = Pipeline::new(config.clone(), Severity::Info);
+                        check_report(&pipeline.report(&rec, input_ref(), &NoOrigins));
                     }
                 }
                 (index, format!("record {envelope:?} {json}"))
@@ -297,11 +298,7 @@ fn sample_tracker() -> SessionTracker {
 
 /// The report of one record, attributed from `tracker` as replay does.
 fn report_with(rec: &Record, tracker: &SessionTracker, config: &RuleConfig) -> RecordReport {
-    let origin = session_lookup(rec).and_then(|(k, at)| {
-        let own = crate::core::sanitize::field(rec.event_id.as_deref());
-        tracker.origin(&k, at, own.as_deref())
-    });
-    analyze(rec, input_ref(), origin, config)
+    Pipeline::new(config.clone(), Severity::Info).report(rec, input_ref(), tracker)
 }
 
 /// Arbitrary bytes as one record: classify, rules, analysis with session tracking, renderings,
@@ -732,7 +729,7 @@ fn sample_files(events: &Path) -> io::Result<Vec<PathBuf>> {
     for entry in walkdir::WalkDir::new(events).sort_by_file_name() {
         let entry = entry.map_err(io::Error::other)?;
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file() && crate::replay::is_readable_name(&name) {
+        if entry.file_type().is_file() && crate::input::walk::is_readable_name(&name) {
             out.push(entry.into_path());
         }
     }
@@ -967,7 +964,7 @@ mod tests {
 
     fn alert_for(json: &str) -> Alert {
         let rec = Record::from_json(json).unwrap();
-        let report = analyze(&rec, input_ref(), None, &RuleConfig::NONE);
+        let report = crate::core::pipeline::analyze(&rec, input_ref(), None, &RuleConfig::NONE);
         alert::build(&report, Severity::Info, AlertFormat::Standard).unwrap()
     }
 
@@ -1014,7 +1011,7 @@ mod tests {
     #[should_panic(expected = "unsafe character in report")]
     fn check_report_rejects_raw_strings() {
         let rec = Record::from_json(ROOT).unwrap();
-        let mut report = analyze(&rec, input_ref(), None, &RuleConfig::NONE);
+        let mut report = crate::core::pipeline::analyze(&rec, input_ref(), None, &RuleConfig::NONE);
         report.user_agent = Some("a\u{202e}b".into());
         check_report(&report);
     }

@@ -1,11 +1,12 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rootwatch::aws::s3::{Day, DayRange, ObjectRef, S3Objects, S3Url, Selection};
+use rootwatch::aws::s3::S3Objects;
 use rootwatch::aws::sns::{Publisher, SnsPublisher};
 use rootwatch::cli::render::{Json, Jsonl, Table};
 use rootwatch::core::alert::Alert;
 use rootwatch::core::model::{RecordReport, Severity};
+use rootwatch::input::s3_keys::{Day, DayRange, ObjectRef, S3Url, Selection};
 use rootwatch::replay::{self, InputError, Output, Source, Stats};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -475,8 +476,7 @@ fn run() -> Result<ExitCode> {
             .and_then(|r| r.with_detector_resources(&sessions.detector_resource))
             .map_err(anyhow::Error::msg)?;
             let opts = replay::Options {
-                min: min_severity,
-                rules,
+                pipeline: rootwatch::core::pipeline::Pipeline::new(rules, min_severity),
                 session_capacity: sessions.session_capacity,
                 threads,
             };

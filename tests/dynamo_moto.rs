@@ -7,7 +7,8 @@ mod support;
 use aws_sdk_dynamodb::types::AttributeValue;
 use rootwatch::aws::dynamo::{DynamoStore, PK, TTL_ATTRIBUTE};
 use rootwatch::aws::function::{Config, Handler};
-use rootwatch::aws::sns::FakePublisher;
+use rootwatch::aws::testing::FakePublisher;
+use rootwatch::core::pipeline::Origins;
 use serde_json::{json, Value};
 use support::{sdk_config, sessions_table as table, Moto};
 

@@ -20,7 +20,8 @@ use support::sqs_event as sqs;
 
 use rootwatch::aws::dynamo::DynamoStore;
 use rootwatch::aws::function::{Config, Counts, Handler};
-use rootwatch::aws::sns::{FakePublisher, SnsPublisher, OPERATION_TIMEOUT};
+use rootwatch::aws::sns::{SnsPublisher, OPERATION_TIMEOUT};
+use rootwatch::aws::testing::FakePublisher;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

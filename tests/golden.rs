@@ -6,6 +6,8 @@
 
 use rootwatch::cli::render::jsonl_line;
 use rootwatch::cli::tree::Forest;
+use rootwatch::core::model::Severity;
+use rootwatch::core::pipeline::Pipeline;
 use rootwatch::core::rules::RuleConfig;
 use rootwatch::replay::{self, InputError, Options, Output};
 use std::path::{Path, PathBuf};
@@ -73,9 +75,12 @@ const DETECTOR_RESOURCES: &str =
 fn run(path: &Path) -> Collect {
     let mut out = Collect::default();
     let opts = Options {
-        rules: RuleConfig::default()
-            .with_detector_resources(&[DETECTOR_RESOURCES.to_owned()])
-            .unwrap(),
+        pipeline: Pipeline::new(
+            RuleConfig::default()
+                .with_detector_resources(&[DETECTOR_RESOURCES.to_owned()])
+                .unwrap(),
+            Severity::Info,
+        ),
         ..Options::default()
     };
     let stats = replay::replay(&[path.to_owned()], &opts, &mut out).unwrap();
@@ -101,7 +106,7 @@ fn every_sample_matches_its_expected_output() {
             );
             continue;
         }
-        if !replay::is_readable_name(&name) {
+        if !rootwatch::input::walk::is_readable_name(&name) {
             continue;
         }
         let out = run(path);

@@ -20,7 +20,7 @@ use proptest::sample::Index;
 use rootwatch::core::alert::{self, Alert, AlertFormat, MAX_MESSAGE_BYTES, MAX_SUBJECT};
 use rootwatch::core::classify::classify;
 use rootwatch::core::model::{InputRef, RecordReport, Severity};
-use rootwatch::core::pipeline::{analyze, session_lookup};
+use rootwatch::core::pipeline::{NoOrigins, Pipeline};
 use rootwatch::core::record::Record;
 use rootwatch::core::rules::{evaluate, Context, RuleConfig};
 use rootwatch::core::session::{Session, SessionTracker};
@@ -438,15 +438,11 @@ fn run(records: &[Value], cfg: &RuleConfig, outputs: bool) -> Vec<RecordReport> 
         let principal = classify(&rec);
         let _ = evaluate(&rec, &principal, &Context::NONE);
         let _ = rec.is_read_only();
-        let origin = session_lookup(&rec).and_then(|(k, at)| {
-            let own = rootwatch::core::sanitize::field(rec.event_id.as_deref());
-            tracker.origin(&k, at, own.as_deref())
-        });
         let input = InputRef {
             file: "invariants".into(),
             index: i as u64,
         };
-        let report = analyze(&rec, input, origin, cfg);
+        let report = Pipeline::new(cfg.clone(), Severity::Info).report(&rec, input, &tracker);
         if let Some(s) = Session::from_report(&report) {
             assert!(s.expires_at >= s.issued_at, "{s:?}");
             tracker.learn_live(s);
@@ -1069,7 +1065,7 @@ fn string_booleans_examples() {
             file: "t".into(),
             index: 0,
         };
-        analyze(&rec, input, None, &RuleConfig::NONE)
+        Pipeline::new(RuleConfig::NONE, Severity::Info).report(&rec, input, &NoOrigins)
     };
     assert_eq!(report(json!(900)), report(json!("900")));
     assert_eq!(

@@ -5,7 +5,7 @@ mod support;
 use support::sqs_event as sqs;
 
 use rootwatch::aws::function::{Config, ConfigError, Handler};
-use rootwatch::aws::sns::FakePublisher;
+use rootwatch::aws::testing::FakePublisher;
 use rootwatch::core::alert::AlertFormat;
 use rootwatch::core::model::Severity;
 use serde_json::json;

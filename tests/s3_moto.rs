@@ -423,12 +423,13 @@ fn big_log(bytes: usize) -> (String, usize) {
 /// Whether the function would alert on `record` alone (default settings).
 fn alerts(record: &Value) -> bool {
     let text = record.to_string();
-    let rec = rootwatch::core::record::Record::from_json(&text).unwrap();
     let input = rootwatch::core::model::InputRef {
         file: String::new(),
         index: 0,
     };
-    let report = rootwatch::core::pipeline::analyze(&rec, input, None, &Default::default());
+    let report = rootwatch::core::pipeline::Pipeline::default()
+        .run(&text, false, input, &rootwatch::core::pipeline::NoOrigins)
+        .unwrap();
     let config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:t");
     rootwatch::core::alert::build(&report, config.min_severity, config.format).is_some()
 }

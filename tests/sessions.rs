@@ -6,7 +6,7 @@ mod support;
 
 use proptest::prelude::*;
 use rootwatch::aws::function::{Config, Handler};
-use rootwatch::aws::sns::FakePublisher;
+use rootwatch::aws::testing::FakePublisher;
 use rootwatch::core::model::RecordReport;
 use rootwatch::replay::{self, InputError, Options, Output};
 use serde_json::{json, Value};

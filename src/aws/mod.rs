@@ -7,3 +7,5 @@ pub mod function;
 pub mod s3;
 pub mod sns;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

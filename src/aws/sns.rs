@@ -7,7 +7,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Bounds on every SNS call. Left alone, the SDK sets only a connect timeout (3.1 s): an
@@ -302,44 +301,6 @@ impl Publisher for SnsPublisher {
             }
         }
         results
-    }
-}
-
-/// A hand-written fake: keeps what was published; fails the calls it is told to.
-#[derive(Debug, Default)]
-pub struct FakePublisher {
-    pub published: Mutex<Vec<Alert>>,
-    /// Fail every call while set.
-    pub failing: Mutex<Option<String>>,
-    pub calls: Mutex<usize>,
-}
-
-impl FakePublisher {
-    pub fn fail_with(&self, why: Option<&str>) {
-        *self.failing.lock().unwrap() = why.map(str::to_owned);
-    }
-    pub fn published(&self) -> Vec<Alert> {
-        self.published.lock().unwrap().clone()
-    }
-    pub fn calls(&self) -> usize {
-        *self.calls.lock().unwrap()
-    }
-    fn one(&self, alert: &Alert) -> Result<(), PublishError> {
-        *self.calls.lock().unwrap() += 1;
-        if let Some(why) = self.failing.lock().unwrap().clone() {
-            return Err(PublishError(why));
-        }
-        self.published.lock().unwrap().push(alert.clone());
-        Ok(())
-    }
-}
-
-impl Publisher for FakePublisher {
-    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
-        self.one(alert)
-    }
-    async fn publish_all(&self, alerts: &[Alert]) -> Vec<Result<(), PublishError>> {
-        alerts.iter().map(|a| self.one(a)).collect()
     }
 }
 

@@ -2,6 +2,8 @@
 //! the eventIDs it has alerted on. [`MemoryStore`] is the embedded default (one instance);
 //! [`crate::aws::dynamo::DynamoStore`] shares both with every concurrent instance through a table.
 
+use crate::core::model::Origin;
+use crate::core::pipeline::Origins;
 use crate::core::session::{Learned, Session, SessionTracker};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -111,17 +113,6 @@ impl MemoryStore {
         t.missing_link(key, at, own_event)
     }
 
-    /// The origin of a request made with `key` at `at`, from what this instance knows.
-    pub fn origin(
-        &self,
-        key: &str,
-        at: i64,
-        own_event: Option<&str>,
-    ) -> Option<crate::core::model::Origin> {
-        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        t.origin(key, at, own_event)
-    }
-
     pub fn claim_now(&self, event_id: &str, now: i64) -> Claim {
         let mut c = self.claims.lock().unwrap_or_else(|p| p.into_inner());
         match c.state.get(event_id) {
@@ -157,12 +148,13 @@ impl MemoryStore {
             c.order.retain(|e| e != event_id);
         }
     }
+}
 
-    /// Marks an eventID alerted without a claim (another store said it was).
-    pub fn remember_sent(&self, event_id: &str, now: i64) {
-        if self.claim_now(event_id, now) == Claim::Granted {
-            self.settle_now(event_id, true);
-        }
+/// The origin of a request made with `key` at `at`, from what this instance knows.
+impl Origins for MemoryStore {
+    fn origin(&self, key: &str, at: i64, own_event: Option<&str>) -> Option<Origin> {
+        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        t.origin(key, at, own_event)
     }
 }
 
@@ -223,7 +215,9 @@ mod tests {
     fn claims_are_bounded() {
         let m = MemoryStore::new(10, 3);
         for i in 0..5 {
-            m.remember_sent(&format!("e{i}"), 0);
+            let id = format!("e{i}");
+            assert_eq!(m.claim_now(&id, 0), Claim::Granted);
+            m.settle_now(&id, true);
         }
         assert_eq!(m.claim_now("e4", 0), Claim::Duplicate);
         assert_eq!(m.claim_now("e0", 0), Claim::Granted);

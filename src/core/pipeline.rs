@@ -1,10 +1,154 @@
-//! One record in, one report out: classification, findings and assumption together.
+//! The one per-record pipeline: JSON text of one record → [`Record`] → session origin →
+//! classification → rules → assumption → [`RecordReport`]. Replay (both passes), every input of
+//! the function (EventBridge, SQS, S3 notifications, Batch Operations) and the fuzz targets call
+//! [`Pipeline`]; nothing else builds a report.
+//!
+//! Sessions are looked up through [`Origins`], a synchronous view: replay passes its
+//! [`SessionTracker`]; the function first copies what its shared table knows into its memory
+//! (an adapter's job: [`Pipeline::lookup`] says which key), then passes that memory.
 
 use crate::core::model::{InputRef, Origin, PrincipalClass, RecordReport, Severity};
 use crate::core::record::Record;
 use crate::core::rules::{Context, RuleConfig};
-use crate::core::sanitize::{clean, clean_str, text, MAX_FIELD, MAX_TEXT};
+use crate::core::sanitize::{clean, clean_str, field, text, MAX_FIELD, MAX_TEXT};
+use crate::core::session::{Session, SessionTracker};
 use std::borrow::Cow;
+
+/// Where the origin of a session is looked up: the access key a record uses, the record's time,
+/// and its own eventID (a record never belongs to the session it issued itself).
+pub trait Origins {
+    fn origin(&self, key: &str, at: i64, own_event: Option<&str>) -> Option<Origin>;
+}
+
+impl Origins for SessionTracker {
+    fn origin(&self, key: &str, at: i64, own_event: Option<&str>) -> Option<Origin> {
+        SessionTracker::origin(self, key, at, own_event)
+    }
+}
+
+/// No sessions known: every origin is `None`.
+pub struct NoOrigins;
+
+impl Origins for NoOrigins {
+    fn origin(&self, _: &str, _: i64, _: Option<&str>) -> Option<Origin> {
+        None
+    }
+}
+
+/// Why one decoded value is not analysed. Its text is what replay prints after the file name and
+/// record index, and what the function logs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NotARecord {
+    /// The JSON does not have a record's shape (a field of the wrong type, not an object…).
+    #[error("not a CloudTrail record: {0}")]
+    Shape(String),
+    /// An object without any of the keys every CloudTrail record has (only checked for values
+    /// that did not come in an EventBridge envelope: the envelope already says it is CloudTrail).
+    #[error("not a CloudTrail record: none of eventName, eventSource, eventTime, eventVersion, userIdentity")]
+    NoRecordKeys,
+}
+
+/// A session to look up before analysing a record: its temporary key, its time, its eventID.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup<'r> {
+    pub key: Cow<'r, str>,
+    pub at: i64,
+    pub own_event: Option<String>,
+}
+
+/// The per-record pipeline, configured once: the rule settings and the lowest severity kept.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    pub rules: RuleConfig,
+    /// Findings below this severity are dropped from the report (the record is kept).
+    pub min: Severity,
+}
+
+impl Pipeline {
+    pub fn new(rules: RuleConfig, min: Severity) -> Self {
+        Pipeline { rules, min }
+    }
+
+    /// Step 1: one decoded value's JSON text as a record. `enveloped`: it came as the `detail` of
+    /// an EventBridge event.
+    pub fn parse<'j>(&self, json: &'j str, enveloped: bool) -> Result<Record<'j>, NotARecord> {
+        let rec = Record::from_json(json).map_err(|e| NotARecord::Shape(e.to_string()))?;
+        if !enveloped && !has_record_keys(&rec) {
+            return Err(NotARecord::NoRecordKeys);
+        }
+        Ok(rec)
+    }
+
+    /// Which session a record's origin is looked up by, if any (records with a temporary key).
+    pub fn lookup<'r>(rec: &'r Record<'_>) -> Option<Lookup<'r>> {
+        let (key, at) = session_lookup(rec)?;
+        Some(Lookup {
+            key,
+            at,
+            own_event: field(rec.event_id.as_deref()),
+        })
+    }
+
+    /// Step 2: the report of a parsed record, its origin looked up in `sessions`.
+    pub fn report(
+        &self,
+        rec: &Record<'_>,
+        input: InputRef,
+        sessions: &dyn Origins,
+    ) -> RecordReport {
+        let origin =
+            Self::lookup(rec).and_then(|l| sessions.origin(&l.key, l.at, l.own_event.as_deref()));
+        let mut report = analyze(rec, input, origin, &self.rules);
+        report.findings.retain(|f| f.severity >= self.min);
+        report
+    }
+
+    /// Both steps over one decoded value.
+    pub fn run(
+        &self,
+        json: &str,
+        enveloped: bool,
+        input: InputRef,
+        sessions: &dyn Origins,
+    ) -> Result<RecordReport, NotARecord> {
+        let rec = self.parse(json, enveloped)?;
+        Ok(self.report(&rec, input, sessions))
+    }
+
+    /// The session a record issues, if any: the cheap path of replay's first pass and of the
+    /// function's first pass over a log file. Only text holding a `"credentials"` key is parsed
+    /// ([`issues_credentials`]); only the session APIs are analysed.
+    pub fn session_issued(json: &str, input: InputRef) -> Option<Session> {
+        if !issues_credentials(json.as_bytes()) {
+            return None;
+        }
+        let rec = Record::from_json(json).ok()?;
+        if !crate::core::assume::SESSION_APIS.contains(&rec.event_name()) {
+            return None;
+        }
+        Session::from_report(&analyze(&rec, input, None, &RuleConfig::NONE))
+    }
+}
+
+/// A session is learned only from a response that carries `credentials.accessKeyId`, so a
+/// record whose text lacks this key cannot issue one: a cheap test on a record's (or a whole
+/// file's) raw text before parsing it (one SIMD substring search instead of a parse).
+/// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_ResponseElements>
+pub fn issues_credentials(text: &[u8]) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SESSION_MARKER));
+    FINDER.find(text).is_some()
+}
+
+const SESSION_MARKER: &str = "\"credentials\"";
+
+fn has_record_keys(r: &Record) -> bool {
+    r.event_name.is_some()
+        || r.event_source.is_some()
+        || r.event_time.is_some()
+        || r.event_version.is_some()
+        || r.user_identity.is_some()
+}
 
 /// Analyses one record, given the origin of the session its key belongs to (session tracking)
 /// and the rule settings. Pure: the same inputs always give the same report.
@@ -13,7 +157,7 @@ use std::borrow::Cow;
 /// (`root_session`) even when `sessionContext.assumedRoot` is absent, as in the AWS docs'
 /// member-account example.
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-track-privileged-tasks.html>
-pub fn analyze(
+pub(crate) fn analyze(
     record: &Record,
     input: InputRef,
     origin: Option<Origin>,
@@ -54,7 +198,7 @@ pub fn analyze(
 
 /// The key and time to look a record's session up by: its `userIdentity.accessKeyId` (sanitised
 /// as in the report, so it joins with the issued keys) when temporary, and its eventTime.
-pub fn session_lookup<'r>(record: &'r Record) -> Option<(Cow<'r, str>, i64)> {
+fn session_lookup<'r>(record: &'r Record) -> Option<(Cow<'r, str>, i64)> {
     let key = record.user_identity.as_ref()?.access_key_id.as_deref()?;
     if !crate::core::session::is_temporary(key) {
         return None;
@@ -67,9 +211,4 @@ pub fn session_lookup<'r>(record: &'r Record) -> Option<(Cow<'r, str>, i64)> {
         Cow::Owned(clean(key, MAX_FIELD))
     };
     Some((key, at))
-}
-
-/// Drops findings below `min` (the records themselves are kept).
-pub fn filter_findings(report: &mut RecordReport, min: Severity) {
-    report.findings.retain(|f| f.severity >= min);
 }

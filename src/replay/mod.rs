@@ -8,41 +8,17 @@
 //! order. Standard input is read once into memory for the two passes.
 
 use crate::core::model::{InputRef, PrincipalClass, RecordReport, Rule, Severity};
-use crate::core::pipeline::{analyze, filter_findings, session_lookup};
-use crate::core::record::Record;
-use crate::core::rules::RuleConfig;
-use crate::core::sanitize::{clean, field, MAX_FIELD};
-use crate::core::session::{Learned, Session, SessionTracker};
+use crate::core::pipeline::{issues_credentials, Pipeline};
+use crate::core::session::{Learned, SessionTracker};
+use crate::input::walk::{is_lines_name, path_name, Walked};
+pub use crate::input::walk::{
+    InputError, Inputs, Source, SourceRef, DIGEST_MARKER, READ_EXTENSIONS,
+};
 use crate::input::{self, DecodeError, Item, Stop};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
-
-/// File names read when a directory is walked (each also with `.gz`).
-pub const READ_EXTENSIONS: &[&str] = &[".json", ".jsonl", ".ndjson"];
-/// CloudTrail digest files sit beside the logs in S3 and hold no records.
-/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html>
-pub const DIGEST_MARKER: &str = "CloudTrail-Digest";
-
-/// An input (or part of one) that could not be read.
-#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
-pub struct InputError {
-    pub file: String,
-    /// 0-based record index within the file, when the error concerns one record.
-    pub index: Option<u64>,
-    pub message: String,
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.index {
-            Some(i) => write!(f, "{}: record {i}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
-        }
-    }
-}
+use std::path::PathBuf;
 
 /// Where reports, errors and progress go.
 pub trait Output {
@@ -86,9 +62,8 @@ pub struct Stats {
 /// What a replay does besides reading: the findings kept, the rule settings, the session store.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Findings below this severity are dropped from the reports.
-    pub min: Severity,
-    pub rules: RuleConfig,
+    /// The per-record pipeline: rule settings and the lowest severity of the findings kept.
+    pub pipeline: Pipeline,
     /// Capacity of the in-memory session tracker.
     pub session_capacity: usize,
     /// Files read at once (1: one at a time, streaming).
@@ -98,138 +73,10 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            min: Severity::Info,
-            rules: RuleConfig::default(),
+            pipeline: Pipeline::default(),
             session_capacity: crate::core::session::MEMORY_CAPACITY,
             threads: 1,
         }
-    }
-}
-
-impl Options {
-    pub fn with_min(min: Severity) -> Self {
-        Options {
-            min,
-            ..Options::default()
-        }
-    }
-}
-
-/// One input to read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    File(PathBuf),
-    Stdin,
-    /// Bytes already read (standard input, kept for the second pass).
-    Memory(String, Vec<u8>),
-    /// A file read under another name: an S3 object downloaded as stored, named by its URL.
-    Spooled(String, PathBuf),
-}
-
-impl Source {
-    pub fn name(&self) -> String {
-        match self {
-            Source::File(p) => clean(&p.display().to_string(), 4 * MAX_FIELD),
-            Source::Stdin => "<stdin>".into(),
-            Source::Memory(name, _) | Source::Spooled(name, _) => name.clone(),
-        }
-    }
-}
-
-/// The inputs of a replay, in order: sources given one by one, and directories. A directory is
-/// walked again by each pass instead of being held as a list of files, so memory does not grow
-/// with the number of files (only with the entries of the directories being walked).
-#[derive(Debug, Default)]
-pub struct Inputs {
-    parts: Vec<Part>,
-    /// Inputs counted when planned (progress).
-    total: usize,
-}
-
-#[derive(Debug)]
-enum Part {
-    One(Source),
-    Dir(PathBuf),
-}
-
-/// What a directory walk finds.
-enum Walked {
-    File(PathBuf),
-    Digest,
-    Other,
-    Error(InputError),
-}
-
-/// Walks `dir` recursively in file-name order (each directory's entries are read and sorted
-/// when it is entered, and dropped when it is left).
-fn walk(dir: &Path) -> impl Iterator<Item = Walked> + Send + '_ {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(move |entry| {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let file = e.path().unwrap_or(dir).display().to_string();
-                    return Some(Walked::Error(InputError {
-                        file: clean(&file, 4 * MAX_FIELD),
-                        index: None,
-                        message: e.to_string(),
-                    }));
-                }
-            };
-            if entry.file_type().is_dir() {
-                return None;
-            }
-            let name = entry.file_name().to_string_lossy();
-            Some(if name.contains(DIGEST_MARKER) {
-                Walked::Digest
-            } else if is_readable_name(&name) {
-                Walked::File(entry.into_path())
-            } else {
-                Walked::Other
-            })
-        })
-}
-
-/// The sources of [`Inputs::iter`]: given ones borrowed, walked files owned.
-pub type SourceRef<'a> = std::borrow::Cow<'a, Source>;
-
-impl Inputs {
-    /// Adds one source.
-    pub fn push(&mut self, source: Source) {
-        self.total += 1;
-        self.parts.push(Part::One(source));
-    }
-
-    /// Adds the inputs of another plan, after these.
-    pub fn extend(&mut self, other: Inputs) {
-        self.total += other.total;
-        self.parts.extend(other.parts);
-    }
-
-    /// Inputs counted when planned.
-    pub fn len(&self) -> usize {
-        self.total
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
-    }
-
-    /// Every source in order. Directories are walked anew: errors met there were reported by
-    /// [`plan`]; a walk that meets one now skips it.
-    pub fn iter(&self) -> impl Iterator<Item = SourceRef<'_>> + Send + '_ {
-        self.parts.iter().flat_map(|part| {
-            let it: Box<dyn Iterator<Item = SourceRef<'_>> + Send + '_> = match part {
-                Part::One(s) => Box::new(std::iter::once(SourceRef::Borrowed(s))),
-                Part::Dir(dir) => Box::new(walk(dir).filter_map(|w| match w {
-                    Walked::File(p) => Some(SourceRef::Owned(Source::File(p))),
-                    _ => None,
-                })),
-            };
-            it
-        })
     }
 }
 
@@ -247,9 +94,9 @@ pub fn plan(paths: &[PathBuf], stats: &mut Stats, out: &mut dyn Output) -> io::R
             inputs.push(Source::File(path.clone()));
             continue;
         }
-        for w in walk(path) {
+        inputs.push_dir(path, |w| {
             match w {
-                Walked::File(_) => inputs.total += 1,
+                Walked::File(_) => {}
                 Walked::Digest => stats.digest_files_skipped += 1,
                 Walked::Other => stats.files_skipped += 1,
                 Walked::Error(e) => {
@@ -257,21 +104,10 @@ pub fn plan(paths: &[PathBuf], stats: &mut Stats, out: &mut dyn Output) -> io::R
                     out.error(&e)?;
                 }
             }
-        }
-        inputs.parts.push(Part::Dir(path.clone()));
+            Ok(())
+        })?;
     }
     Ok(inputs)
-}
-
-/// `true` for `*.json`, `*.jsonl`, `*.ndjson` and their `.gz` forms.
-pub fn is_readable_name(name: &str) -> bool {
-    let base = name.strip_suffix(".gz").unwrap_or(name);
-    READ_EXTENSIONS.iter().any(|e| base.ends_with(e))
-}
-
-fn is_lines_name(name: &str) -> bool {
-    let base = name.strip_suffix(".gz").unwrap_or(name);
-    base.ends_with(".jsonl") || base.ends_with(".ndjson")
 }
 
 /// Replays `paths`. Returns the counts; an `Err` only when the output failed (e.g. a closed pipe).
@@ -288,8 +124,8 @@ pub fn replay_sources(
     opts: &Options,
     out: &mut dyn Output,
 ) -> io::Result<Stats> {
-    for part in inputs.parts.iter_mut() {
-        if let Part::One(source @ Source::Stdin) = part {
+    for source in inputs.given_mut() {
+        if let Source::Stdin = source {
             let mut bytes = Vec::new();
             match io::Read::read_to_end(&mut io::stdin().lock(), &mut bytes) {
                 Ok(_) => *source = Source::Memory("<stdin>".into(), bytes),
@@ -329,7 +165,7 @@ pub fn replay_sources(
         return Ok(stats);
     }
     let mut pass = Pass {
-        opts,
+        pipeline: &opts.pipeline,
         tracker: &tracker,
         stats: &mut stats,
     };
@@ -470,7 +306,7 @@ mod parallel {
         let mut local = Stats::default();
         let mut collect = Collect::default();
         let mut pass = Pass {
-            opts,
+            pipeline: &opts.pipeline,
             tracker,
             stats: &mut local,
         };
@@ -599,12 +435,6 @@ impl Stats {
     }
 }
 
-/// A session is learned only from a response that carries `credentials.accessKeyId`, so a
-/// record whose text lacks this key cannot issue one: a cheap test on a record's raw text before
-/// parsing it (one SIMD substring search instead of a parse).
-/// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_ResponseElements>
-const SESSION_MARKER: &str = "\"credentials\"";
-
 /// Pass 1 over one input: learns the sessions its records issue. A file whose text holds no
 /// `"credentials"` key issues none and is not decoded at all.
 pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker) {
@@ -621,7 +451,7 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
             .and_then(|r| input::decode_stream(r, &mut sink)),
         Source::File(path) | Source::Spooled(_, path) => {
             match input::slurp_file(path, input::SLURP_LIMIT) {
-                Ok(Some(bytes)) if session_marker().find(&bytes).is_none() => Ok(()),
+                Ok(Some(bytes)) if !issues_credentials(&bytes) => Ok(()),
                 Ok(Some(bytes)) if is_lines_name(&path_name(path)) => {
                     input::decode_lines(bytes.as_slice(), &mut sink)
                 }
@@ -644,37 +474,20 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
     };
 }
 
-fn session_marker() -> &'static memchr::memmem::Finder<'static> {
-    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SESSION_MARKER));
-    &FINDER
-}
-
-/// Pass 1 on one record's JSON text: learns the session it issued, if any. Only records whose
-/// text holds a `"credentials"` key are parsed.
+/// Pass 1 on one record's JSON text: learns the session it issued, if any.
 pub fn learn_record(json: &str, name: &str, index: u64, tracker: &mut SessionTracker) {
-    if session_marker().find(json.as_bytes()).is_none() {
-        return;
-    }
-    let Ok(rec) = Record::from_json(json) else {
-        return;
-    };
-    if !crate::core::assume::SESSION_APIS.contains(&rec.event_name()) {
-        return;
-    }
     let input = InputRef {
         file: name.to_owned(),
         index,
     };
-    let report = analyze(&rec, input, None, &RuleConfig::NONE);
-    if let Some(s) = Session::from_report(&report) {
+    if let Some(s) = Pipeline::session_issued(json, input) {
         let _: Learned = tracker.learn(s);
     }
 }
 
 /// Pass 2 state.
 pub struct Pass<'a> {
-    pub opts: &'a Options,
+    pub pipeline: &'a Pipeline,
     pub tracker: &'a SessionTracker,
     pub stats: &'a mut Stats,
 }
@@ -720,12 +533,6 @@ pub fn read_source(
     }
 }
 
-fn path_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// Decodes one reader (plain or gzip) and analyses each record.
 pub fn decode<R: io::Read>(
     reader: R,
@@ -769,7 +576,7 @@ fn analyse_items(
     run: impl FnOnce(&mut input::Sink<'_>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     let Pass {
-        opts,
+        pipeline,
         tracker,
         stats,
     } = pass;
@@ -779,43 +586,27 @@ fn analyse_items(
                 index,
                 json,
                 envelope,
-            } => match Record::from_json(json) {
-                Ok(rec) if envelope.is_none() && !has_record_keys(&rec) => {
-                    stats.errors += 1;
-                    let message = "not a CloudTrail record: none of eventName, eventSource, eventTime, eventVersion, userIdentity".to_owned();
-                    out.error(&InputError {
-                        file: name.to_owned(),
-                        index: Some(index),
-                        message,
-                    })
-                    .map_err(Stop)
+            } => {
+                let input = InputRef {
+                    file: name.to_owned(),
+                    index,
+                };
+                match pipeline.run(json, envelope.is_some(), input, *tracker) {
+                    Ok(report) => {
+                        count(stats, &report);
+                        out.take(report).map_err(Stop)
+                    }
+                    Err(e) => {
+                        stats.errors += 1;
+                        out.error(&InputError {
+                            file: name.to_owned(),
+                            index: Some(index),
+                            message: e.to_string(),
+                        })
+                        .map_err(Stop)
+                    }
                 }
-                Ok(rec) => {
-                    // The eventID is cleaned (allocated) only for records with a temporary key.
-                    let origin = session_lookup(&rec).and_then(|(k, at)| {
-                        let own = field(rec.event_id.as_deref());
-                        tracker.origin(&k, at, own.as_deref())
-                    });
-                    let input = InputRef {
-                        file: name.to_owned(),
-                        index,
-                    };
-                    let mut report = analyze(&rec, input, origin, &opts.rules);
-                    filter_findings(&mut report, opts.min);
-                    count(stats, &report);
-                    out.take(report).map_err(Stop)
-                }
-                Err(e) => {
-                    stats.errors += 1;
-                    let message = format!("not a CloudTrail record: {e}");
-                    out.error(&InputError {
-                        file: name.to_owned(),
-                        index: Some(index),
-                        message,
-                    })
-                    .map_err(Stop)
-                }
-            },
+            }
             Item::NotCloudTrail { .. } => {
                 stats.not_cloudtrail_events += 1;
                 Ok(())
@@ -832,14 +623,6 @@ fn analyse_items(
         }
     };
     run(&mut sink)
-}
-
-fn has_record_keys(r: &Record) -> bool {
-    r.event_name.is_some()
-        || r.event_source.is_some()
-        || r.event_time.is_some()
-        || r.event_version.is_some()
-        || r.user_identity.is_some()
 }
 
 fn count(stats: &mut Stats, report: &RecordReport) {

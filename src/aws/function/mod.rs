@@ -13,23 +13,19 @@
 //! `LOG_BUCKETS` is logged with its bucket and key, counted and acknowledged
 //! (`PermanentFailure`).
 
-use crate::aws::s3::{
-    self, Decoded, KeyKind, NoObjects, Notice, ObjectRef, ObjectSource, ResultCode,
-};
+use crate::aws::s3::{self, NoObjects, Notice, ObjectRef, ObjectSource};
 use crate::aws::sns::{PublishError, Publisher};
-use crate::aws::store::{Claim, MemoryStore, SessionStore, StoreError};
-use crate::core::alert::{self, Alert, AlertFormat};
-use crate::core::model::{InputRef, Origin, PrincipalClass, Rule, Severity};
-use crate::core::pipeline::{analyze, session_lookup};
+use crate::aws::store::{MemoryStore, SessionStore};
+use crate::core::alert::{self, Alert};
+use crate::core::model::{InputRef, Severity};
+use crate::core::pipeline::{Lookup, Pipeline};
 use crate::core::record::Record;
-use crate::core::rules::RuleConfig;
 use crate::core::sanitize::clean;
 use crate::core::session::{Session, MAX_CHAIN};
 use crate::input::{self, Item};
-use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
 
 /// Lambda's Invoke API accepts only valid JSON payloads, so the runtime always hands us JSON.
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
@@ -39,202 +35,14 @@ pub const INVOKE_DOC: &str = "https://docs.aws.amazon.com/lambda/latest/api/API_
 pub const SQS_PARTIAL_BATCH_DOC: &str =
     "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html";
 
-/// The function's configuration, read once at init.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub topic_arn: String,
-    pub min_severity: Severity,
-    pub format: AlertFormat,
-    /// `SESSIONS_TABLE`: the DynamoDB table shared by every instance (sessions and alert claims).
-    pub sessions_table: Option<String>,
-    /// `WATCHED_ROLES`, `TRUSTED_ACCOUNTS`, `DETECTOR_RESOURCES`.
-    pub rules: RuleConfig,
-    /// `LOG_BUCKETS`: the only buckets whose objects are read; `None` reads any bucket.
-    pub log_buckets: Option<Vec<String>>,
-}
+mod claims;
+mod config;
+mod metrics;
+mod objects;
 
-impl Config {
-    /// A configuration with defaults for everything but the topic.
-    pub fn for_topic(topic_arn: &str) -> Config {
-        Config {
-            topic_arn: topic_arn.to_owned(),
-            min_severity: Severity::Medium,
-            format: AlertFormat::Standard,
-            sessions_table: None,
-            rules: RuleConfig::default(),
-            log_buckets: None,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum ConfigError {
-    #[error("SNS_TOPIC_ARN is not set: the function needs the ARN of the SNS topic to publish alerts to")]
-    MissingTopic,
-    #[error("{name}={value:?} is not valid: {why}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        why: String,
-    },
-}
-
-impl Config {
-    /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
-    /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
-    /// `DETECTOR_RESOURCES` and `LOG_BUCKETS` (comma-separated lists).
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let topic_arn = get("SNS_TOPIC_ARN")
-            .filter(|s| !s.trim().is_empty())
-            .ok_or(ConfigError::MissingTopic)?;
-        if !topic_arn.starts_with("arn:") {
-            return Err(ConfigError::Invalid {
-                name: "SNS_TOPIC_ARN",
-                value: topic_arn,
-                why: "expected an ARN (arn:aws:sns:REGION:ACCOUNT:NAME)".into(),
-            });
-        }
-        let min_severity = match get("MIN_SEVERITY").filter(|s| !s.is_empty()) {
-            None => Severity::Medium,
-            Some(v) => v.parse().map_err(|why| ConfigError::Invalid {
-                name: "MIN_SEVERITY",
-                value: v,
-                why,
-            })?,
-        };
-        let format = match get("ALERT_FORMAT") {
-            None => AlertFormat::Standard,
-            Some(v) => v.parse().map_err(|why| ConfigError::Invalid {
-                name: "ALERT_FORMAT",
-                value: v,
-                why,
-            })?,
-        };
-        let sessions_table = get("SESSIONS_TABLE").filter(|s| !s.trim().is_empty());
-        if let Some(t) = &sessions_table {
-            let ok = (3..=255).contains(&t.len())
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-            if !ok {
-                return Err(ConfigError::Invalid {
-                    name: "SESSIONS_TABLE",
-                    value: t.clone(),
-                    why: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _, - and ."
-                        .into(),
-                });
-            }
-        }
-        let list = |name: &str| get(name).into_iter().collect::<Vec<_>>();
-        let rules = RuleConfig::from_lists(&list("WATCHED_ROLES"), &list("TRUSTED_ACCOUNTS"))
-            .map_err(|why| ConfigError::Invalid {
-                name: "WATCHED_ROLES / TRUSTED_ACCOUNTS",
-                value: format!(
-                    "{} / {}",
-                    get("WATCHED_ROLES").unwrap_or_default(),
-                    get("TRUSTED_ACCOUNTS").unwrap_or_default()
-                ),
-                why,
-            })?
-            .with_detector_resources(&list("DETECTOR_RESOURCES"))
-            .map_err(|why| ConfigError::Invalid {
-                name: "DETECTOR_RESOURCES",
-                value: get("DETECTOR_RESOURCES").unwrap_or_default(),
-                why,
-            })?;
-        let log_buckets = match get("LOG_BUCKETS") {
-            None => None,
-            Some(v) => {
-                let names: Vec<String> = v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|b| !b.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if let Some(bad) = names.iter().find(|b| !is_bucket_name(b)) {
-                    return Err(ConfigError::Invalid {
-                        name: "LOG_BUCKETS",
-                        value: v.clone(),
-                        why: format!(
-                            "{bad:?} is not a bucket name (3-63 characters of a-z, 0-9, . and -)"
-                        ),
-                    });
-                }
-                (!names.is_empty()).then_some(names)
-            }
-        };
-        Ok(Config {
-            topic_arn,
-            min_severity,
-            format,
-            sessions_table,
-            rules,
-            log_buckets,
-        })
-    }
-
-    /// Whether objects of `bucket` may be read (`LOG_BUCKETS`).
-    pub fn reads_bucket(&self, bucket: &str) -> bool {
-        self.log_buckets
-            .as_ref()
-            .is_none_or(|l| l.iter().any(|b| b == bucket))
-    }
-}
-
-/// General purpose bucket names: 3-63 characters of lower-case letters, digits, dots and hyphens.
-/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>
-fn is_bucket_name(b: &str) -> bool {
-    (3..=63).contains(&b.len())
-        && b.bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
-}
-
-/// What one invocation did; printed as CloudWatch Embedded Metric Format.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
-pub struct Counts {
-    pub records: u64,
-    pub by_class: BTreeMap<PrincipalClass, u64>,
-    pub findings: BTreeMap<Rule, u64>,
-    pub alerts_published: u64,
-    pub publish_failures: u64,
-    pub duplicates_skipped: u64,
-    pub unreadable_inputs: u64,
-    pub not_cloudtrail: u64,
-    /// Records attributed to a session origin.
-    pub records_with_origin: u64,
-    /// Sessions learned from session-issuing calls.
-    pub sessions_learned: u64,
-    /// Failed calls to the shared session store (the function goes on with memory).
-    pub store_errors: u64,
-    /// S3 objects read to their end.
-    pub objects_read: u64,
-    /// Objects not downloaded because of their name: digest files, keys that are not
-    /// `*.json.gz` / `*.json`, an object already read in this invocation.
-    pub objects_skipped: u64,
-    /// Objects of a bucket not in `LOG_BUCKETS`.
-    pub objects_refused: u64,
-    /// Objects acknowledged unread or partly read: missing, forbidden, corrupt.
-    pub object_errors: u64,
-    /// Objects to be read again (throttling, 5xx, timeouts, connection errors, or an alert of
-    /// theirs not published).
-    pub object_retries: u64,
-    /// Bytes received from S3 (both passes, as stored: compressed).
-    pub object_bytes: u64,
-    /// Messages acknowledged without reading anything: `s3:TestEvent`, SNS subscription
-    /// confirmations, S3 events other than a new object.
-    pub notifications_ignored: u64,
-}
-
-impl Counts {
-    fn touched_s3(&self) -> bool {
-        self.objects_read
-            + self.objects_skipped
-            + self.objects_refused
-            + self.object_errors
-            + self.object_retries
-            + self.notifications_ignored
-            > 0
-    }
-}
+pub use config::{Config, ConfigError};
+pub use metrics::{emf, shape, Counts};
+pub use objects::ObjectOutcome;
 
 /// Why an invocation must be retried.
 #[derive(Debug, thiserror::Error)]
@@ -243,19 +51,6 @@ pub enum RetryableError {
     Publish { failed: usize, first: PublishError },
     #[error("{failed} object(s) could not be read or their alerts published; the invocation fails so that Lambda retries it: {first}")]
     Objects { failed: usize, first: String },
-}
-
-/// What became of one object.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ObjectOutcome {
-    /// Read to its end.
-    Read { records: u64, alerts: u64 },
-    /// Not downloaded because of its name (or read already in this invocation).
-    Skipped(&'static str),
-    /// Its bucket is not in `LOG_BUCKETS`.
-    Refused,
-    /// Not read, or not to its end: `retry` when trying again later may succeed.
-    Failed { retry: bool, why: String },
 }
 
 /// The function: configuration, a publisher, the instance's memory, the shared store and where
@@ -270,6 +65,8 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     pub local: MemoryStore,
     pub shared: Option<S>,
     pub objects: O,
+    /// The per-record pipeline (every finding kept: `MIN_SEVERITY` applies to the alerts).
+    pub pipeline: Pipeline,
     degraded: AtomicBool,
     clock: fn() -> i64,
 }
@@ -309,18 +106,20 @@ struct Pending {
     index: u64,
     time: Option<i64>,
     json: String,
+    enveloped: bool,
 }
 
 impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
     pub fn with_store(config: Config, publisher: P, shared: Option<S>) -> Self {
         Handler {
+            pipeline: Pipeline::new(config.rules.clone(), Severity::Info),
             config,
             publisher,
             local: MemoryStore::default(),
             shared,
             objects: NoObjects,
             degraded: AtomicBool::new(false),
-            clock: now_s,
+            clock: metrics::now_s,
         }
     }
 }
@@ -341,6 +140,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             local: self.local,
             shared: self.shared,
             objects,
+            pipeline: self.pipeline,
             degraded: self.degraded,
             clock: self.clock,
         }
@@ -356,7 +156,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     /// invocation must be retried. Prints the invocation's counts as an EMF line.
     pub async fn handle(&self, payload: &str) -> Result<Value, RetryableError> {
         let (result, counts) = self.handle_counted(payload).await;
-        println!("{}", emf(&counts, now_ms()));
+        println!("{}", emf(&counts, metrics::now_ms()));
         result
     }
 
@@ -515,194 +315,6 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         json!({ "batchItemFailures": failures })
     }
 
-    /// An S3 Batch Operations invocation: each task's object, and the documented response.
-    async fn handle_batch(&self, job: &s3::BatchJob, counts: &mut Counts) -> Value {
-        let mut seen = HashSet::new();
-        let mut results = Vec::with_capacity(job.tasks.len());
-        for task in &job.tasks {
-            let result = match &task.object {
-                Err(why) => {
-                    counts.unreadable_inputs += 1;
-                    tracing::warn!(task = %clean(&task.task_id, 100), why = %why, "Batch Operations task without an object");
-                    (ResultCode::PermanentFailure, why.clone())
-                }
-                Ok(obj) => match self.read_object(obj, &mut seen, counts).await {
-                    ObjectOutcome::Read { records, alerts } => (
-                        ResultCode::Succeeded,
-                        format!("{records} records read, {alerts} alerts"),
-                    ),
-                    ObjectOutcome::Skipped(why) => {
-                        (ResultCode::Succeeded, format!("skipped: {why}"))
-                    }
-                    ObjectOutcome::Refused => (
-                        ResultCode::PermanentFailure,
-                        "the bucket is not in LOG_BUCKETS".to_owned(),
-                    ),
-                    ObjectOutcome::Failed { retry: true, why } => {
-                        (ResultCode::TemporaryFailure, why)
-                    }
-                    ObjectOutcome::Failed { retry: false, why } => {
-                        (ResultCode::PermanentFailure, why)
-                    }
-                },
-            };
-            results.push(result);
-        }
-        job.response(&results)
-    }
-
-    /// Reads one object: two streaming passes, like `replay`. Pass 1 learns the sessions its
-    /// records issue (into this instance's memory and the shared store); pass 2 runs every
-    /// record through the core and publishes its alerts, once per eventID. The object is read
-    /// twice (two GETs) so that nothing but the record at hand is held.
-    pub async fn read_object(
-        &self,
-        obj: &ObjectRef,
-        seen: &mut HashSet<ObjectRef>,
-        counts: &mut Counts,
-    ) -> ObjectOutcome {
-        let url = obj.url();
-        if !self.config.reads_bucket(&obj.bucket) {
-            counts.objects_refused += 1;
-            tracing::warn!(object = %url, "bucket not in LOG_BUCKETS; object refused and acknowledged");
-            return ObjectOutcome::Refused;
-        }
-        let skip = match s3::key_kind(&obj.key) {
-            KeyKind::Digest => Some("CloudTrail digest file"),
-            KeyKind::Other => Some("not a log file (*.json.gz, *.json)"),
-            KeyKind::Log if seen.contains(obj) => Some("already read in this invocation"),
-            KeyKind::Log => None,
-        };
-        if let Some(why) = skip {
-            counts.objects_skipped += 1;
-            tracing::info!(object = %url, why, "object skipped");
-            return ObjectOutcome::Skipped(why);
-        }
-        seen.insert(obj.clone());
-        // Pass 1: sessions.
-        let body = match self.objects.get(obj).await {
-            Ok(b) => b,
-            Err(e) => return self.object_failed(&url, e.is_retryable(), e.to_string(), counts),
-        };
-        let (tracker, fed) =
-            s3::learn(body, url.clone(), crate::core::session::MEMORY_CAPACITY).await;
-        counts.object_bytes += fed.bytes;
-        if let Some(e) = fed.error {
-            return self.object_failed(&url, e.is_retryable(), e.to_string(), counts);
-        }
-        let Some(tracker) = tracker else {
-            return self.object_failed(&url, true, "the decoder thread failed".into(), counts);
-        };
-        for session in tracker.into_sessions() {
-            counts.sessions_learned += 1;
-            self.local.learn(session.clone());
-            if let Some(shared) = &self.shared {
-                if let Err(e) = shared.save(&session).await {
-                    self.store_failed(&e, counts);
-                }
-            }
-        }
-        // Pass 2: every record.
-        let body = match self.objects.get(obj).await {
-            Ok(b) => b,
-            Err(e) => return self.object_failed(&url, e.is_retryable(), e.to_string(), counts),
-        };
-        let s3::Decoder {
-            input,
-            mut output,
-            done,
-        } = s3::decoder();
-        let (mut records, mut alerts, mut unpublished) = (0u64, 0u64, None::<(u64, PublishError)>);
-        let consume = async {
-            while let Some(batch) = output.recv().await {
-                for item in batch {
-                    match item {
-                        Decoded::Record { index, json } => {
-                            let rec = match Record::from_json(&json) {
-                                Ok(r) => r,
-                                Err(e) => {
-                                    counts.unreadable_inputs += 1;
-                                    tracing::warn!(object = %url, index, error = %e, "not a CloudTrail record; acknowledged");
-                                    continue;
-                                }
-                            };
-                            records += 1;
-                            let input = InputRef {
-                                file: url.clone(),
-                                index,
-                            };
-                            if let Some(a) = self.analyse(&rec, input, false, counts).await {
-                                match self.publish_once(&a, counts).await {
-                                    Ok(()) => alerts += 1,
-                                    Err(e) => match &mut unpublished {
-                                        Some((n, _)) => *n += 1,
-                                        None => unpublished = Some((1, e)),
-                                    },
-                                }
-                            }
-                        }
-                        Decoded::NotCloudTrail { detail_type, .. } => {
-                            counts.not_cloudtrail += 1;
-                            tracing::info!(object = %url, detail_type = %clean(&detail_type, 100), "EventBridge event without a CloudTrail record; acknowledged");
-                        }
-                        Decoded::Bad { index, reason } => {
-                            counts.unreadable_inputs += 1;
-                            tracing::warn!(object = %url, index, reason = %clean(&reason, 300), "value not understood; acknowledged");
-                        }
-                    }
-                }
-            }
-        };
-        let (fed, ()) = tokio::join!(s3::feed(body, input), consume);
-        counts.object_bytes += fed.bytes;
-        let decoded = done.await;
-        if let Some((n, e)) = unpublished {
-            let why = format!("{n} alert(s) not published: {e}");
-            return self.object_failed(&url, true, why, counts);
-        }
-        if let Some(e) = fed.error {
-            return self.object_failed(&url, e.is_retryable(), e.to_string(), counts);
-        }
-        match decoded {
-            Ok(Ok(())) => {
-                counts.objects_read += 1;
-                tracing::info!(object = %url, records, alerts, "object read");
-                ObjectOutcome::Read { records, alerts }
-            }
-            Ok(Err(e)) => {
-                let why = format!(
-                    "corrupt object: {} ({records} records before it were read)",
-                    clean(&e.to_string(), 300)
-                );
-                self.object_failed(&url, false, why, counts)
-            }
-            Err(e) => self.object_failed(
-                &url,
-                true,
-                format!("the decoder thread failed: {e}"),
-                counts,
-            ),
-        }
-    }
-
-    fn object_failed(
-        &self,
-        url: &str,
-        retry: bool,
-        why: String,
-        counts: &mut Counts,
-    ) -> ObjectOutcome {
-        let why = clean(&why, 600);
-        if retry {
-            counts.object_retries += 1;
-            tracing::error!(object = %url, error = %why, "object not read to its end; it will be retried");
-        } else {
-            counts.object_errors += 1;
-            tracing::error!(object = %url, error = %why, "object not read; acknowledged, not retried");
-        }
-        ObjectOutcome::Failed { retry, why }
-    }
-
     /// Reads every record of one input, publishes the alerts. `Err` only when a publish failed.
     pub async fn process(
         &self,
@@ -733,7 +345,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         pending.sort_by_key(|p| p.time.unwrap_or(i64::MAX));
         let mut alerts: Vec<(usize, Alert)> = Vec::new();
         for p in &pending {
-            let Ok(rec) = Record::from_json(&p.json) else {
+            let Ok(rec) = self.pipeline.parse(&p.json, p.enveloped) else {
                 continue;
             };
             let input = InputRef {
@@ -762,9 +374,10 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         results
     }
 
-    /// The core on one record: its session's origin, the analysis, the counts and the alert to
-    /// publish, if any. With `learn`, the session the record issues is remembered too (the S3
-    /// path learned it in its first pass).
+    /// The pipeline on one parsed record (its session's origin from memory, after the shared
+    /// table was asked for what memory lacks), the counts and the alert to publish, if any. With
+    /// `learn`, the session the record issues is remembered too (the S3 path learned it in its
+    /// first pass).
     async fn analyse(
         &self,
         rec: &Record<'_>,
@@ -772,8 +385,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         learn: bool,
         counts: &mut Counts,
     ) -> Option<Alert> {
-        let origin = self.origin(rec, counts).await;
-        let report = analyze(rec, input, origin, &self.config.rules);
+        self.fetch_sessions(rec, counts).await;
+        let report = self.pipeline.report(rec, input, &self.local);
         if learn {
             if let Some(session) = Session::from_report(&report) {
                 counts.sessions_learned += 1;
@@ -804,16 +417,21 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     ) {
         let decoded = input::decode_stream(bytes, &mut |item: Item<'_>| {
             match item {
-                Item::Record { index, json, .. } => match Record::from_json(json) {
+                Item::Record {
+                    index,
+                    json,
+                    envelope,
+                } => match self.pipeline.parse(json, envelope.is_some()) {
                     Ok(rec) => pending.push(Pending {
                         input: n,
                         index,
                         time: rec.event_time.as_deref().and_then(crate::core::time::parse),
                         json: json.to_owned(),
+                        enveloped: envelope.is_some(),
                     }),
                     Err(e) => {
                         counts.unreadable_inputs += 1;
-                        tracing::warn!(source, index, error = %e, "not a CloudTrail record; acknowledged");
+                        tracing::warn!(source, index, error = %e, "record not analysed; acknowledged");
                     }
                 },
                 Item::NotCloudTrail { detail_type, .. } => {
@@ -833,11 +451,14 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         }
     }
 
-    /// The origin of a record's session: the instance's memory first, then the shared store,
-    /// hop by hop. Records without a temporary key make no call.
-    async fn origin(&self, rec: &Record<'_>, counts: &mut Counts) -> Option<Origin> {
-        let (key, at) = session_lookup(rec)?;
-        let own = crate::core::sanitize::field(rec.event_id.as_deref());
+    /// Copies into this instance's memory the sessions of a record's chain that only the shared
+    /// table knows, hop by hop, each key asked at most once. Records without a temporary key, and
+    /// a function without a table, make no call.
+    async fn fetch_sessions(&self, rec: &Record<'_>, counts: &mut Counts) {
+        let Some(Lookup { key, at, own_event }) = Pipeline::lookup(rec) else {
+            return;
+        };
+        let own = own_event;
         if let Some(shared) = &self.shared {
             // Ask the table for each link this instance does not know, once, then walk again.
             let mut asked: Vec<String> = Vec::new();
@@ -857,141 +478,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                 asked.push(k);
             }
         }
-        self.local.origin(&key, at, own.as_deref())
-    }
-
-    /// Publishes an alert unless this or another instance already did (claims on its eventID).
-    async fn publish_once(&self, a: &Alert, counts: &mut Counts) -> Result<(), PublishError> {
-        let now = (self.clock)();
-        let id = a.event_id.as_deref();
-        if let Some(id) = id {
-            if self.local.claim_now(id, now) == Claim::Duplicate {
-                return self.duplicate(id, counts);
-            }
-            if let Some(shared) = &self.shared {
-                match shared.claim(id, now).await {
-                    Ok(Claim::Granted) => {}
-                    Ok(Claim::Duplicate) => {
-                        self.local.settle_now(id, true);
-                        return self.duplicate(id, counts);
-                    }
-                    // Publishing twice is better than not at all.
-                    Err(e) => self.store_failed(&e, counts),
-                }
-            }
-        }
-        let result = self.publisher.publish(a).await;
-        let ok = result.is_ok();
-        if let Some(id) = id {
-            self.local.settle_now(id, ok);
-            if let Some(shared) = &self.shared {
-                if let Err(e) = shared.settle(id, ok, now).await {
-                    self.store_failed(&e, counts);
-                }
-            }
-        }
-        match result {
-            Ok(()) => {
-                counts.alerts_published += 1;
-                tracing::info!(event_id = id.unwrap_or("-"), severity = %a.severity, subject = %a.subject, "alert published");
-                Ok(())
-            }
-            Err(e) => {
-                counts.publish_failures += 1;
-                tracing::error!(event_id = id.unwrap_or("-"), error = %e, "alert publish failed");
-                Err(e)
-            }
-        }
-    }
-
-    fn duplicate(&self, id: &str, counts: &mut Counts) -> Result<(), PublishError> {
-        counts.duplicates_skipped += 1;
-        tracing::info!(event_id = %id, "duplicate delivery; already alerted");
-        Ok(())
-    }
-
-    fn store_failed(&self, e: &StoreError, counts: &mut Counts) {
-        counts.store_errors += 1;
-        if !self.degraded.swap(true, Ordering::Relaxed) {
-            let store = self
-                .shared
-                .as_ref()
-                .map(|s| s.describe())
-                .unwrap_or_default();
-            tracing::error!(store = %store, error = %e, "session store unavailable; detection goes on with this instance's memory (logged once)");
-        } else {
-            tracing::debug!(error = %e, "session store call failed");
-        }
     }
 }
 
-/// A short description of a payload for logs: its size and top-level keys, never its content.
-pub fn shape(bytes: &[u8]) -> String {
-    let keys: Vec<String> = serde_json::from_slice::<serde_json::Map<String, Value>>(bytes)
-        .map(|m| m.keys().take(12).map(|k| clean(k, 40)).collect())
-        .unwrap_or_default();
-    if keys.is_empty() {
-        format!("{} bytes, not a JSON object", bytes.len())
-    } else {
-        format!("{} bytes, keys [{}]", bytes.len(), keys.join(", "))
-    }
-}
-
-/// CloudWatch Embedded Metric Format line for one invocation (namespace `rootwatch`).
-/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
-pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
-    let mut values = serde_json::Map::new();
-    let mut metric = |name: String, v: u64| {
-        values.insert(name, json!(v));
-    };
-    metric("RecordsProcessed".into(), c.records);
-    metric("AlertsPublished".into(), c.alerts_published);
-    metric("PublishFailures".into(), c.publish_failures);
-    metric("DuplicatesSkipped".into(), c.duplicates_skipped);
-    metric("UnreadableInputs".into(), c.unreadable_inputs);
-    metric("RecordsWithOrigin".into(), c.records_with_origin);
-    metric("SessionsLearned".into(), c.sessions_learned);
-    metric("StoreErrors".into(), c.store_errors);
-    // Only invocations that dealt with S3 send these (metrics cost per name sent).
-    if c.touched_s3() {
-        metric("ObjectsRead".into(), c.objects_read);
-        metric("ObjectsSkipped".into(), c.objects_skipped);
-        metric("ObjectsRefused".into(), c.objects_refused);
-        metric("ObjectErrors".into(), c.object_errors);
-        metric("ObjectRetries".into(), c.object_retries);
-        metric("ObjectBytes".into(), c.object_bytes);
-        metric("NotificationsIgnored".into(), c.notifications_ignored);
-    }
-    for (class, n) in &c.by_class {
-        metric(format!("Records_{class}"), *n);
-    }
-    for (rule, n) in &c.findings {
-        metric(format!("Findings_{rule}"), *n);
-    }
-    let defs: Vec<Value> = values
-        .keys()
-        .map(|k| {
-            let unit = if k == "ObjectBytes" { "Bytes" } else { "Count" };
-            json!({ "Name": k, "Unit": unit })
-        })
-        .collect();
-    let mut doc = json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{ "Namespace": "rootwatch", "Dimensions": [[]], "Metrics": defs }]
-        }
-    });
-    doc.as_object_mut().expect("object").extend(values);
-    doc.to_string()
-}
-
-fn now_s() -> i64 {
-    (now_ms() / 1000) as i64
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+#[cfg(test)]
+mod tests;

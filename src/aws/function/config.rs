@@ -1,0 +1,155 @@
+//! The function's configuration, read once at init from its environment variables into typed
+//! values; a bad value stops the function at start with a message naming the variable.
+
+use crate::core::alert::AlertFormat;
+use crate::core::model::Severity;
+use crate::core::rules::RuleConfig;
+
+/// The function's configuration, read once at init.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub topic_arn: String,
+    pub min_severity: Severity,
+    pub format: AlertFormat,
+    /// `SESSIONS_TABLE`: the DynamoDB table shared by every instance (sessions and alert claims).
+    pub sessions_table: Option<String>,
+    /// `WATCHED_ROLES`, `TRUSTED_ACCOUNTS`, `DETECTOR_RESOURCES`.
+    pub rules: RuleConfig,
+    /// `LOG_BUCKETS`: the only buckets whose objects are read; `None` reads any bucket.
+    pub log_buckets: Option<Vec<String>>,
+}
+
+impl Config {
+    /// A configuration with defaults for everything but the topic.
+    pub fn for_topic(topic_arn: &str) -> Config {
+        Config {
+            topic_arn: topic_arn.to_owned(),
+            min_severity: Severity::Medium,
+            format: AlertFormat::Standard,
+            sessions_table: None,
+            rules: RuleConfig::default(),
+            log_buckets: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("SNS_TOPIC_ARN is not set: the function needs the ARN of the SNS topic to publish alerts to")]
+    MissingTopic,
+    #[error("{name}={value:?} is not valid: {why}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+impl Config {
+    /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
+    /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
+    /// `DETECTOR_RESOURCES` and `LOG_BUCKETS` (comma-separated lists).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let topic_arn = get("SNS_TOPIC_ARN")
+            .filter(|s| !s.trim().is_empty())
+            .ok_or(ConfigError::MissingTopic)?;
+        if !topic_arn.starts_with("arn:") {
+            return Err(ConfigError::Invalid {
+                name: "SNS_TOPIC_ARN",
+                value: topic_arn,
+                why: "expected an ARN (arn:aws:sns:REGION:ACCOUNT:NAME)".into(),
+            });
+        }
+        let min_severity = match get("MIN_SEVERITY").filter(|s| !s.is_empty()) {
+            None => Severity::Medium,
+            Some(v) => v.parse().map_err(|why| ConfigError::Invalid {
+                name: "MIN_SEVERITY",
+                value: v,
+                why,
+            })?,
+        };
+        let format = match get("ALERT_FORMAT") {
+            None => AlertFormat::Standard,
+            Some(v) => v.parse().map_err(|why| ConfigError::Invalid {
+                name: "ALERT_FORMAT",
+                value: v,
+                why,
+            })?,
+        };
+        let sessions_table = get("SESSIONS_TABLE").filter(|s| !s.trim().is_empty());
+        if let Some(t) = &sessions_table {
+            let ok = (3..=255).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    name: "SESSIONS_TABLE",
+                    value: t.clone(),
+                    why: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _, - and ."
+                        .into(),
+                });
+            }
+        }
+        let list = |name: &str| get(name).into_iter().collect::<Vec<_>>();
+        let rules = RuleConfig::from_lists(&list("WATCHED_ROLES"), &list("TRUSTED_ACCOUNTS"))
+            .map_err(|why| ConfigError::Invalid {
+                name: "WATCHED_ROLES / TRUSTED_ACCOUNTS",
+                value: format!(
+                    "{} / {}",
+                    get("WATCHED_ROLES").unwrap_or_default(),
+                    get("TRUSTED_ACCOUNTS").unwrap_or_default()
+                ),
+                why,
+            })?
+            .with_detector_resources(&list("DETECTOR_RESOURCES"))
+            .map_err(|why| ConfigError::Invalid {
+                name: "DETECTOR_RESOURCES",
+                value: get("DETECTOR_RESOURCES").unwrap_or_default(),
+                why,
+            })?;
+        let log_buckets = match get("LOG_BUCKETS") {
+            None => None,
+            Some(v) => {
+                let names: Vec<String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|b| !b.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(bad) = names.iter().find(|b| !is_bucket_name(b)) {
+                    return Err(ConfigError::Invalid {
+                        name: "LOG_BUCKETS",
+                        value: v.clone(),
+                        why: format!(
+                            "{bad:?} is not a bucket name (3-63 characters of a-z, 0-9, . and -)"
+                        ),
+                    });
+                }
+                (!names.is_empty()).then_some(names)
+            }
+        };
+        Ok(Config {
+            topic_arn,
+            min_severity,
+            format,
+            sessions_table,
+            rules,
+            log_buckets,
+        })
+    }
+
+    /// Whether objects of `bucket` may be read (`LOG_BUCKETS`).
+    pub fn reads_bucket(&self, bucket: &str) -> bool {
+        self.log_buckets
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|b| b == bucket))
+    }
+}
+
+/// General purpose bucket names: 3-63 characters of lower-case letters, digits, dots and hyphens.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>
+fn is_bucket_name(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+}
