@@ -12,6 +12,9 @@
 //!   notifications and Batch Operations.
 //! - [`cli`]: the `rootwatch` command: arguments, output formats, session trees.
 
+// The function's future (runtime loop, handler, SDK clients) is deeper than the default 128.
+#![recursion_limit = "256"]
+
 pub mod aws;
 pub mod cli;
 pub mod core;

@@ -221,5 +221,18 @@ impl ObjectSource for NoObjects {
     }
 }
 
+/// The S3 client. With an endpoint of its own (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`: an
+/// emulator), requests name the bucket in the path, not in the host name, which such an
+/// endpoint does not resolve.
+/// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html>
+pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let own_endpoint =
+        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(own_endpoint)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
 #[cfg(test)]
 mod tests;
