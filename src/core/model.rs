@@ -194,6 +194,19 @@ pub struct Origin {
     pub chain: Vec<Hop>,
 }
 
+impl Principal {
+    /// Who made the request, for sentences: the ARN, else the service that acted
+    /// (`invokedBy`), else the principal id, else the user name.
+    pub fn who(&self) -> &str {
+        self.arn
+            .as_deref()
+            .or(self.invoked_by.as_deref())
+            .or(self.principal_id.as_deref())
+            .or(self.user_name.as_deref())
+            .unwrap_or("an unknown principal")
+    }
+}
+
 impl Origin {
     /// The call that issued the credentials the record uses.
     pub fn last(&self) -> Option<&Hop> {

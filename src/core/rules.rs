@@ -270,7 +270,7 @@ fn role_findings(record: &Record, principal: &Principal, ctx: &Context, out: &mu
     let Some(role) = record.request_param("roleArn") else {
         return;
     };
-    let who = who(principal);
+    let who = principal.who();
     let started = started_by(ctx, who);
     let failed = failure_note(record);
     let shown = clean(&role, MAX_FIELD);
@@ -327,7 +327,7 @@ fn tamper_finding(record: &Record, principal: &Principal, ctx: &Context, out: &m
     else {
         return;
     };
-    let who = who(principal);
+    let who = principal.who();
     let started = started_by(ctx, who);
     let on = named
         .map(|n| format!(" on {}", clean(&n, MAX_FIELD)))
@@ -353,16 +353,6 @@ fn tamper_finding(record: &Record, principal: &Principal, ctx: &Context, out: &m
 }
 
 /// The principal named in titles.
-fn who(principal: &Principal) -> &str {
-    principal
-        .arn
-        .as_deref()
-        .or(principal.invoked_by.as_deref())
-        .or(principal.principal_id.as_deref())
-        .or(principal.user_name.as_deref())
-        .unwrap_or("an unknown principal")
-}
-
 /// " (session started by …)" when the session's origin is someone else.
 fn started_by(ctx: &Context, who: &str) -> String {
     match ctx.origin {
@@ -426,11 +416,7 @@ fn assume_root_caller(record: &Record, principal: &Principal) -> Finding {
             )
         })
         .unwrap_or_default();
-    let who = principal
-        .arn
-        .as_deref()
-        .or(principal.principal_id.as_deref())
-        .unwrap_or("an unknown principal");
+    let who = principal.who();
     let failed = failure_note(record);
     Finding {
         rule: Rule::RootSession,
