@@ -68,6 +68,9 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     /// The per-record pipeline (every finding kept: `MIN_SEVERITY` applies to the alerts).
     pub pipeline: Pipeline,
     degraded: AtomicBool,
+    /// Every report the pipeline gave, for the tests that compare the function with replay.
+    #[cfg(any(test, feature = "testing"))]
+    pub reports: std::sync::Mutex<Vec<crate::core::model::RecordReport>>,
     clock: fn() -> i64,
 }
 
@@ -119,6 +122,8 @@ impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
             shared,
             objects: NoObjects,
             degraded: AtomicBool::new(false),
+            #[cfg(any(test, feature = "testing"))]
+            reports: Default::default(),
             clock: metrics::now_s,
         }
     }
@@ -142,6 +147,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             objects,
             pipeline: self.pipeline,
             degraded: self.degraded,
+            #[cfg(any(test, feature = "testing"))]
+            reports: self.reports,
             clock: self.clock,
         }
     }
@@ -387,6 +394,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     ) -> Option<Alert> {
         self.fetch_sessions(rec, counts).await;
         let report = self.pipeline.report(rec, input, &self.local);
+        #[cfg(any(test, feature = "testing"))]
+        self.reports
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(report.clone());
         if learn {
             if let Some(session) = Session::from_report(&report) {
                 counts.sessions_learned += 1;
