@@ -3,6 +3,8 @@
 //! the last two kinds. Pure.
 
 use crate::input::s3_keys::{decode_key, ObjectRef};
+use aws_lambda_events::s3::S3Entity;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// What a message (an SQS body, or a direct invocation's payload) is.
@@ -66,7 +68,9 @@ fn notice_value(v: &Value, outer: bool) -> Notice {
     if let Some(n) = cloudtrail_notification(v, "cloudtrail") {
         return n;
     }
-    // SNS → SQS without raw delivery: the message is the `Message` string of an envelope.
+    // SNS → SQS without raw delivery: the message is the `Message` string of an envelope. Only
+    // `Type` and `Message` matter: `aws_lambda_events`' `SnsMessage` also requires the signature
+    // fields and a timestamp, and fits neither confirmation messages nor a stripped envelope.
     // <https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html>
     if outer {
         match str_at(v, &["Type"]) {
@@ -109,6 +113,18 @@ fn notice_value(v: &Value, outer: bool) -> Notice {
     Notice::NotS3
 }
 
+/// The members of an S3 event notification entry that matter here. `aws_lambda_events`'
+/// `S3EventRecord` also requires `eventTime`, `userIdentity` and `requestParameters`, which an
+/// entry may lack without its object being unreadable; its `S3Entity` (bucket, object) is used
+/// as is.
+#[derive(serde::Deserialize)]
+struct S3Entry {
+    #[serde(rename = "eventName", default)]
+    event_name: Option<String>,
+    #[serde(default)]
+    s3: Option<S3Entity>,
+}
+
 /// An S3 event notification: `Records[]` of `eventSource: aws:s3`, keys URL-encoded.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html>
 fn s3_notification(v: &Value) -> Option<Notice> {
@@ -122,20 +138,27 @@ fn s3_notification(v: &Value) -> Option<Notice> {
     }
     let (mut objects, mut ignored, mut bad) = (Vec::new(), 0, 0);
     for r in records {
-        if !str_at(r, &["eventName"]).is_some_and(|n| n.starts_with("ObjectCreated:")) {
+        let Ok(entry) = S3Entry::deserialize(r) else {
+            bad += 1;
+            continue;
+        };
+        if !entry
+            .event_name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("ObjectCreated:"))
+        {
             ignored += 1;
             continue;
         }
-        match (
-            str_at(r, &["s3", "bucket", "name"]),
-            str_at(r, &["s3", "object", "key"]),
-        ) {
+        let Some(S3Entity { bucket, object, .. }) = entry.s3 else {
+            bad += 1;
+            continue;
+        };
+        match (bucket.name, object.key) {
             (Some(b), Some(k)) if !b.is_empty() && !k.is_empty() => objects.push(ObjectRef {
-                bucket: b.to_owned(),
-                key: decode_key(k),
-                version_id: str_at(r, &["s3", "object", "versionId"])
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
+                bucket: b,
+                key: decode_key(&k),
+                version_id: object.version_id.filter(|s| !s.is_empty()),
             }),
             _ => bad += 1,
         }
@@ -149,7 +172,7 @@ fn s3_notification(v: &Value) -> Option<Notice> {
 }
 
 /// An S3 event delivered by EventBridge (`source: aws.s3`, `detail.bucket.name`,
-/// `detail.object.key`). The key is given as stored: the page documents no encoding, unlike
+/// `detail.object.key`); `aws_lambda_events` 1.2 has no type for S3's EventBridge events. The key is given as stored: the page documents no encoding, unlike
 /// the notification's.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html>
 fn eventbridge_object(v: &Value) -> Option<Notice> {
@@ -192,7 +215,7 @@ fn eventbridge_object(v: &Value) -> Option<Notice> {
 }
 
 /// CloudTrail's notification of delivered log files: `{"s3Bucket": ..., "s3ObjectKey": [...]}`,
-/// keys as stored.
+/// keys as stored (`aws_lambda_events` has no type for it).
 /// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/configure-sns-notifications-for-cloudtrail.html>
 fn cloudtrail_notification(v: &Value, via: &'static str) -> Option<Notice> {
     let bucket = str_at(v, &["s3Bucket"])?;
