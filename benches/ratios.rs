@@ -358,10 +358,12 @@ fn time_to_next(bin: &Path) -> Duration {
 
 /// 4. Lambda start-up against a hello-world `lambda_runtime` binary of the same profile.
 fn startup() {
+    // The same settings as this benchmark's own build (`bench`, the settings of `dist`).
     let st = Command::new(env!("CARGO"))
         .args([
             "build",
-            "--release",
+            "--profile",
+            "dist",
             "--locked",
             "--example",
             "hello_lambda",
@@ -370,7 +372,7 @@ fn startup() {
         .unwrap();
     assert!(st.success());
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let hello = Path::new(&target).join("release/examples/hello_lambda");
+    let hello = Path::new(&target).join("dist/examples/hello_lambda");
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_rootwatch"));
     let (mut th, mut to) = (Vec::new(), Vec::new());
     for _ in 0..4 * ROUNDS {

@@ -170,3 +170,27 @@ fn each_change_has_one_place() {
         assert!(holders[0].starts_with(folder), "{change}: {holders:?}");
     }
 }
+
+/// `cargo bench` measures what users deploy: `[profile.bench]` repeats every setting of
+/// `[profile.dist]` (cargo does not let a built-in profile inherit from a custom one).
+#[test]
+fn benchmarks_build_like_the_deployed_binary() {
+    let manifest: toml::Table = std::fs::read_to_string("Cargo.toml")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let profile = |name: &str| manifest["profile"][name].as_table().unwrap().clone();
+    let (mut dist, bench) = (profile("dist"), profile("bench"));
+    assert_eq!(
+        dist.remove("inherits")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .as_deref(),
+        Some("release")
+    );
+    let release = profile("release");
+    for (k, v) in release {
+        dist.entry(k).or_insert(v);
+    }
+    assert_eq!(dist, bench, "[profile.bench] must equal [profile.dist]");
+    assert_eq!(dist["lto"].as_str(), Some("fat"));
+}
