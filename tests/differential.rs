@@ -73,7 +73,9 @@ fn handler() -> Handler<FakePublisher, rootwatch::aws::store::MemoryStore, FakeO
     let mut config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch");
     config.min_severity = Severity::Info;
     config.rules = rules();
-    Handler::new(config, FakePublisher::default()).with_objects(FakeObjects::default())
+    Handler::new(config, FakePublisher::default())
+        .with_objects(FakeObjects::default())
+        .keep_reports()
 }
 
 /// The function on one payload: its reports and the number of values it refused.
@@ -83,7 +85,7 @@ async fn invoked(
 ) -> (Vec<String>, usize) {
     let (result, counts) = h.handle_counted(payload).await;
     assert!(result.is_ok(), "{result:?}");
-    let reports = std::mem::take(&mut *h.reports.lock().unwrap());
+    let reports = std::mem::take(&mut *h.reports.as_ref().unwrap().lock().unwrap());
     (normalised(reports), counts.unreadable_inputs as usize)
 }
 

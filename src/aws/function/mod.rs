@@ -68,9 +68,11 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     /// The per-record pipeline (every finding kept: `MIN_SEVERITY` applies to the alerts).
     pub pipeline: Pipeline,
     degraded: AtomicBool,
-    /// Every report the pipeline gave, for the tests that compare the function with replay.
+    /// Every report the pipeline gave, once [`Handler::keep_reports`] was called: for the tests
+    /// that compare the function with replay. Off by default (the binary built for the tests
+    /// links this feature too, and must hold no more than the shipped one).
     #[cfg(any(test, feature = "testing"))]
-    pub reports: std::sync::Mutex<Vec<crate::core::model::RecordReport>>,
+    pub reports: Option<std::sync::Mutex<Vec<crate::core::model::RecordReport>>>,
     clock: fn() -> i64,
 }
 
@@ -151,6 +153,13 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             reports: self.reports,
             clock: self.clock,
         }
+    }
+
+    /// Keeps every report from now on, in [`Handler::reports`] (tests).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn keep_reports(mut self) -> Self {
+        self.reports = Some(Default::default());
+        self
     }
 
     /// Replaces the wall clock used for alert claims (tests).
@@ -395,10 +404,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         self.fetch_sessions(rec, counts).await;
         let report = self.pipeline.report(rec, input, &self.local);
         #[cfg(any(test, feature = "testing"))]
-        self.reports
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(report.clone());
+        if let Some(kept) = &self.reports {
+            kept.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(report.clone());
+        }
         if learn {
             if let Some(session) = Session::from_report(&report) {
                 counts.sessions_learned += 1;
