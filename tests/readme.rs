@@ -9,6 +9,11 @@ fn readme() -> String {
     std::fs::read_to_string("README.md").unwrap()
 }
 
+/// A documentation file under `docs/`, where the README's longer sections now live.
+fn doc(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 fn block_after<'a>(text: &'a str, marker: &str) -> &'a str {
     let start = text
         .find(marker)
@@ -45,7 +50,7 @@ fn sample_output_is_what_replay_prints() {
 
 #[test]
 fn catalog_table_is_generated() {
-    let readme = readme();
+    let readme = doc("docs/rules.md");
     let start = readme.find("<!-- catalog:").unwrap();
     let body_start = start + readme[start..].find("-->\n").unwrap() + 4;
     let end = readme.find("<!-- /catalog -->").unwrap();
@@ -58,7 +63,7 @@ fn catalog_table_is_generated() {
 
 #[test]
 fn tamper_table_is_generated() {
-    let readme = readme();
+    let readme = doc("docs/rules.md");
     let start = readme.find("<!-- tamper:").unwrap();
     let start = start + readme[start..].find('\n').unwrap() + 1;
     let end = readme.find("<!-- /tamper -->").unwrap();
@@ -71,7 +76,7 @@ fn tamper_table_is_generated() {
 
 #[test]
 fn every_class_rule_and_task_is_documented() {
-    let readme = readme();
+    let readme = doc("docs/rules.md");
     let names = PrincipalClass::ALL
         .iter()
         .map(|c| c.as_str())
@@ -132,7 +137,7 @@ fn sample_document_is_what_the_alert_sends() {
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         println!("{}", serde_json::to_string_pretty(&got).unwrap());
     }
-    let readme = readme();
+    let readme = doc("docs/function.md");
     let start = readme.find("<!-- sample-document").expect("marker");
     let rest = &readme[start..];
     let open = rest.find("```json\n").unwrap() + 8;
@@ -143,7 +148,7 @@ fn sample_document_is_what_the_alert_sends() {
 
 #[test]
 fn sessions_sample_is_what_the_command_prints() {
-    let readme = readme();
+    let readme = doc("docs/sessions.md");
     let sample = block_after(&readme, "<!-- sample-sessions");
     let out = assert_cmd::Command::cargo_bin("rootwatch")
         .unwrap()
@@ -152,4 +157,105 @@ fn sessions_sample_is_what_the_command_prints() {
         .unwrap();
     assert!(out.status.success());
     assert_eq!(sample, String::from_utf8(out.stdout).unwrap());
+}
+
+/// Markdown link targets `[text](target)` outside fenced code blocks.
+fn link_targets(text: &str) -> Vec<&str> {
+    let mut targets = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let end = after.find(')').expect("unclosed link");
+            targets.push(&after[..end]);
+            rest = &after[end..];
+        }
+    }
+    targets
+}
+
+/// GitHub's heading anchors of a Markdown file (lowercase, punctuation dropped, spaces to `-`,
+/// `-1`, `-2`, ... for repeated headings), headings in fenced code blocks left out.
+fn anchors(text: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let slug: String = title
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        let n = seen.iter().filter(|s| **s == slug).count();
+        seen.push(slug.clone());
+        out.push(if n == 0 { slug } else { format!("{slug}-{n}") });
+    }
+    out
+}
+
+#[test]
+fn readme_is_short_and_every_relative_link_resolves() {
+    let lines = readme().lines().count();
+    assert!(lines <= 300, "README.md has {lines} lines; at most 300");
+    let mut files = vec![std::path::PathBuf::from("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir("docs")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    assert!(docs.len() >= 8, "docs/ lacks files: {docs:?}");
+    files.extend(docs);
+    let mut checked = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for target in link_targets(&text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let linked = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            assert!(
+                linked.exists(),
+                "{}: link ({target}) points at {}, which does not exist",
+                file.display(),
+                linked.display()
+            );
+            if !anchor.is_empty() {
+                let headings = anchors(&std::fs::read_to_string(&linked).unwrap());
+                assert!(
+                    headings.iter().any(|h| h == anchor),
+                    "{}: link ({target}): {} has no heading #{anchor}",
+                    file.display(),
+                    linked.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} relative links checked");
 }
