@@ -1,4 +1,4 @@
-//! Heap bytes per tracked session, counted by a global allocator: the figure the README gives
+//! Heap bytes per tracked session, counted by a global allocator: the figure docs/sessions.md gives
 //! for the in-memory session store's capacity.
 
 use rootwatch::core::model::PrincipalClass;

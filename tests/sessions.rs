@@ -173,7 +173,7 @@ proptest! {
 
 #[test]
 fn sessions_command_as_json_and_dot() {
-    // The text tree is checked against the golden files and the README.
+    // The text tree is checked against the golden files and docs/sessions.md.
     let out = stdout(&[
         "sessions",
         "--format",

@@ -375,7 +375,7 @@ fn holds(c: Condition, r: &Record) -> bool {
     }
 }
 
-/// The catalog as a Markdown table (what `rootwatch catalog` prints and the README shows).
+/// The catalog as a Markdown table (what `rootwatch catalog` prints and docs/rules.md shows).
 pub fn markdown() -> String {
     let mut s = String::from(
         "| task | event source | event names | condition | severity | AWS doc |\n|---|---|---|---|---|---|\n",

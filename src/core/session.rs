@@ -10,7 +10,7 @@ use crate::core::model::{Hop, Origin, PrincipalClass, RecordReport};
 use std::collections::{BTreeSet, HashMap};
 
 /// Default capacity of the in-memory tracker, in sessions. `tests/session_memory.rs` measures
-/// the heap one session takes with realistic field lengths; the README gives the figure.
+/// the heap one session takes with realistic field lengths; docs/sessions.md gives the figure.
 pub const MEMORY_CAPACITY: usize = 100_000;
 /// Longest chain followed (a loop in forged data stops here too).
 pub const MAX_CHAIN: usize = 16;

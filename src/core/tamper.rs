@@ -160,7 +160,7 @@ pub const TAMPER_TABLE: &[TamperEntry] = &[
 ];
 
 impl Condition {
-    /// The condition in the README's words.
+    /// The condition in the words of docs/rules.md.
     pub fn describe(self) -> &'static str {
         match self {
             Condition::AnyTrail => "any trail",
@@ -175,7 +175,7 @@ impl Condition {
     }
 }
 
-/// The table as Markdown (the README's "Detector tampering table"), one line per event source
+/// The table as Markdown (the "Detector tampering table" of docs/rules.md), one line per event source
 /// and condition.
 pub fn markdown() -> String {
     let mut out = String::from("| event source | event names | condition |\n|---|---|---|\n");
