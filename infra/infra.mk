@@ -30,7 +30,8 @@ INFRA_EXAMPLE_LOG_ARCHIVE := -c logArchiveBucket=$(INFRA_EXAMPLE_LOG_BUCKET) -c 
 	-c cloudTrailTopicArn=arn:aws:sns:eu-west-1:444455556666:org-trail-notifications \
 	-c batchOperationsBucket=example-rootwatch-batch
 
-.PHONY: infra infra-tools infra-cfn-lint infra-sam-validate infra-checkov infra-cdk-synth infra-cdk-test infra-patterns
+.PHONY: infra infra-tools infra-cfn-lint infra-sam-validate infra-checkov infra-cdk-synth infra-cdk-test infra-patterns \
+	infra-sam-build
 
 infra: infra-cfn-lint infra-sam-validate infra-checkov infra-cdk-test infra-patterns
 	@echo "infra: all checks passed"
@@ -85,3 +86,18 @@ infra-checkov: $(INFRA_CHECKOV_VENV)/.stamp infra-cdk-synth
 infra-patterns: $(INFRA_VENV)/.stamp infra-cdk-synth
 	cd $(CURDIR) && $(INFRA_ENV) CDK_OUT=$(INFRA_CDK_OUT) ROOTWATCH_EXAMPLE_LOG_BUCKET=$(INFRA_EXAMPLE_LOG_BUCKET) \
 		ROOTWATCH_EXAMPLE_LOG_PREFIX=$(INFRA_EXAMPLE_LOG_PREFIX) $(INFRA_VENV)/bin/python -m pytest -q -p no:cacheprovider infra/tests
+
+# `sam build` of infra/template.yaml with the settings of Cargo.toml's dist profile (not part of
+# `make infra`: it compiles the function). SAM always runs `cargo lambda build --release` and can
+# pass no --profile (see the comment above Function in template.yaml), so dist's settings go in as
+# overrides of the release profile: dist is release plus exactly these four keys, so the result
+# is dist's settings. CARGO_LAMBDA_BUILD.DISABLE_OPTIMIZATIONS keeps cargo lambda from passing its
+# own release settings (thin LTO, panic=abort, target-cpu) as --config, which beats the
+# environment. --no-cached: SAM's build cache does not know the environment. cargo lambda (and
+# zig) come from .venv/ (make venv). infra/tests/test_build.py checks these against Cargo.toml.
+INFRA_SAM_DIST_ENV := CARGO_LAMBDA_BUILD.DISABLE_OPTIMIZATIONS=true CARGO_PROFILE_RELEASE_LTO=fat \
+	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_PROFILE_RELEASE_DEBUG=false
+
+infra-sam-build: $(INFRA_VENV)/.stamp .venv/.stamp
+	cd $(INFRA_DIR) && env -u SAM_BUILD_MODE $(INFRA_ENV) $(INFRA_SAM_DIST_ENV) PATH="$(CURDIR)/.venv/bin:$$PATH" \
+		$(INFRA_VENV)/bin/sam build --no-cached

@@ -12,9 +12,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { RustFunction } from 'cargo-lambda-cdk';
+import { BundlingOptions, RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { logArchivePattern, receiveReadOnlyManagementEvents, WATCH_PATTERNS } from './patterns';
+import { LOG_ARCHIVE, logArchivePattern, setRuleState, WATCH_PATTERNS } from './patterns';
 
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
@@ -84,6 +84,15 @@ export const QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(6 * FUNCTION_TIMEOUT.to
 /** The log-archive function reads one log file per invocation: a longer timeout, and 6 x that on its queue. */
 export const LOG_ARCHIVE_TIMEOUT = Duration.seconds(300);
 export const LOG_ARCHIVE_VISIBILITY_TIMEOUT = Duration.seconds(6 * LOG_ARCHIVE_TIMEOUT.toSeconds());
+/**
+ * How cargo-lambda-cdk builds both functions: `cargo lambda build --profile dist` (bundling option
+ * `profile`; with a profile other than release it passes --profile instead of --release). The
+ * dist profile of Cargo.toml is the release profile with fat LTO, one codegen unit and stripped
+ * symbols (release stays the fast-to-build profile). cargo lambda adds its own release settings
+ * (thin LTO, panic=abort, target-cpu) only with --release, so the binary gets exactly dist's.
+ * Checked by test/detector.test.ts ("function build").
+ */
+export const RUST_BUNDLING: BundlingOptions = { profile: 'dist' };
 /** Key prefix (in batchOperationsBucket) of S3 Batch Operations manifests and reports. */
 export const BATCH_OPERATIONS_PREFIX = 'rootwatch-batch/';
 
@@ -509,6 +518,7 @@ export class RootActivityDetector extends Construct {
         applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
         systemLogLevelV2: lambda.SystemLogLevel.WARN,
         tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
+        bundling: RUST_BUNDLING,
         ...fnProps,
       });
       fn.node.addDependency(policy);
@@ -519,10 +529,7 @@ export class RootActivityDetector extends Construct {
     if (eventRules && this.logGroup && this.deadLetterQueue) {
       this.function = rustFunction('Function', {
         description: 'rootwatch - alerts on root-user activity, role-session starts and detector tampering',
-        // No performance figures yet. The work per record is small (parse one CloudTrail record,
-        // run the rules, at most one SNS publish and two DynamoDB calls); 256 MB gives the arm64
-        // binary room and more CPU for TLS handshakes at a cold start than 128 MB. 30 s covers a
-        // batch of 10 messages with the SDK's retries against a slow endpoint.
+        // Generous defaults, not tuned on Lambda: per record ~0.03 ms, per alert publish ~3 ms on an emulator (docs/performance.md).
         memorySize: 256,
         timeout: FUNCTION_TIMEOUT,
         reservedConcurrentExecutions: concurrency,
@@ -554,9 +561,8 @@ export class RootActivityDetector extends Construct {
     }
 
     if (logArchive && logArchiveLogGroup && this.logArchiveQueue && this.logArchiveDeadLetterQueue) {
-      // No performance figures yet: 512 MB to decompress and parse a log file, 300 s for a large
-      // one. One message per invocation, so the timeout bounds one log file and a failure
-      // retries one.
+      // One message per invocation, so the timeout bounds one log file and a failure retries one.
+      // Generous defaults, not tuned on Lambda: 512 MB and 300 s to decompress and scan one large log file.
       this.logArchiveFunction = rustFunction('LogArchiveFunction', {
         description: 'rootwatch - the same detection on CloudTrail log files in the log-archive bucket',
         memorySize: 512,
@@ -580,10 +586,11 @@ export class RootActivityDetector extends Construct {
         // and region, once the bucket sends notifications to EventBridge
         // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html).
         this.logArchiveRule = new events.Rule(this, 'LogArchiveRule', {
-          description: 'rootwatch - CloudTrail log files written to the log-archive bucket',
+          description: `rootwatch - ${LOG_ARCHIVE.description}`,
           eventPattern: logArchivePattern(logArchive.bucket, logArchive.prefix),
           targets: [new PlainTarget(this.logArchiveQueue.queueArn, this.logArchiveDeadLetterQueue)],
         });
+        setRuleState(this.logArchiveRule, LOG_ARCHIVE.state);
         for (const [queue, sid] of [
           [this.logArchiveQueue, 'OnlyTheLogArchiveRuleSends'],
           [this.logArchiveDeadLetterQueue, 'LogArchiveRuleDeadLetters'],
@@ -633,18 +640,20 @@ export class RootActivityDetector extends Construct {
     if (this.centralBus && this.deadLetterQueue && this.function) {
       const dlq = this.deadLetterQueue;
       const targetArn = this.bufferQueue ? this.bufferQueue.queueArn : this.function.functionArn;
+      // The forwarded patterns of infra/patterns.json, each on the buses its entry names: the
+      // default bus (this account, us-east-1) and the central bus (forwarded events).
       for (const [where, bus] of [
         ['Local', undefined],
         ['Central', this.centralBus],
       ] as const) {
-        for (const watch of WATCH_PATTERNS) {
+        for (const watch of WATCH_PATTERNS.filter((w) => w.buses.includes(bus ? 'central' : 'default'))) {
           const rule = new events.Rule(this, `${where}${watch.id}Rule`, {
             description: `rootwatch - ${watch.description} (${bus ? 'forwarded to the central bus' : 'this account, us-east-1'})`,
             eventBus: bus,
             eventPattern: watch.pattern,
             targets: [new PlainTarget(targetArn, dlq)],
           });
-          receiveReadOnlyManagementEvents(rule);
+          setRuleState(rule, watch.state);
           this.rules.push(rule);
           if (!this.bufferQueue) {
             new lambda.CfnPermission(this, `${where}${watch.id}Permission`, {

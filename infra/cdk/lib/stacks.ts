@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
-import { receiveReadOnlyManagementEvents, WATCH_PATTERNS } from './patterns';
+import { setRuleState, WATCH_PATTERNS } from './patterns';
 import { RootActivityDetector, RootActivityDetectorProps } from './root-activity-detector';
 
 export interface RootwatchStackProps extends StackProps {
@@ -149,13 +149,14 @@ export class ForwarderStack extends Stack {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is the dead-letter queue of the forwarding rules.',
     });
+    // The forwarded patterns of infra/patterns.json, on this region's default bus.
     const rules = WATCH_PATTERNS.map((watch) => {
       const rule = new events.Rule(this, `${watch.id}Rule`, {
         description: `rootwatch - forward ${watch.description} to the central bus`,
         eventPattern: watch.pattern,
         targets: [new BusTarget(busArn, role, dlq)],
       });
-      receiveReadOnlyManagementEvents(rule);
+      setRuleState(rule, watch.state);
       return rule;
     });
     dlq.addToResourcePolicy(

@@ -1,9 +1,11 @@
 // Assertions on the synthesised templates (node:test + aws-cdk-lib/assertions). Bundling is
 // skipped (context aws:cdk:bundling-stacks = []): no cargo lambda build in unit tests.
 import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Bundling, BundlingProps } from 'cargo-lambda-cdk/lib/bundling';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp, detectorPropsFromContext, logArchivePropsFromContext } from '../lib/app';
 import {
@@ -16,7 +18,7 @@ import {
   SESSION_START_PATTERN,
   TAMPER_APIS,
 } from '../lib/patterns';
-import { FUNCTION_TIMEOUT, LOG_ARCHIVE_TIMEOUT, RootActivityDetectorProps } from '../lib/root-activity-detector';
+import { FUNCTION_TIMEOUT, LOG_ARCHIVE_TIMEOUT, RootActivityDetectorProps, RUST_BUNDLING } from '../lib/root-activity-detector';
 import { ForwarderStack, RootwatchStack } from '../lib/stacks';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -375,6 +377,36 @@ describe('regions and subscription', () => {
     assert.equal(p.sessionTracking, false);
     assert.deepEqual(p.watchedRoles, ['a', 'b']);
     assert.equal(p.reservedConcurrency, 7);
+  });
+});
+
+describe('function build (cargo-lambda-cdk bundling)', () => {
+  it('builds both functions with `cargo lambda build --profile dist`, never --release', () => {
+    // RustFunction hands its bundling options to Bundling.bundle, which makes the build command
+    // (run at synth unless bundling is skipped, as here): record them, then make that command.
+    const seen: BundlingProps[] = [];
+    const original = Bundling.bundle;
+    Bundling.bundle = (options: BundlingProps) => {
+      seen.push(options);
+      return original.call(Bundling, options);
+    };
+    try {
+      mainStack(LOG_ARCHIVE);
+    } finally {
+      Bundling.bundle = original;
+    }
+    assert.deepEqual(RUST_BUNDLING, { profile: 'dist' });
+    assert.equal(seen.length, 2, 'the event function and the log-archive function');
+    for (const options of seen) {
+      assert.equal(options.profile, 'dist');
+      assert.equal(options.cargoLambdaFlags, undefined, 'no flag that could bring back --release');
+      assert.equal(options.binaryName, 'rootwatch');
+      assert.equal(options.architecture?.name, 'arm64');
+      assert.equal(path.basename(options.manifestPath), 'Cargo.toml');
+      const [shell, flag, command] = new Bundling(path.dirname(options.manifestPath), options).command;
+      assert.deepEqual([shell, flag], ['bash', '-c']);
+      assert.equal(command, 'cargo lambda build --lambda-dir /asset-output --profile dist --arm64 --bin rootwatch --flatten rootwatch');
+    }
   });
 });
 
