@@ -30,10 +30,6 @@ INFRA = Path(__file__).resolve().parents[1]
 REPO = INFRA.parent
 FUNCTIONS = ("Function", "LogArchiveFunction")
 
-# The dist profile as agreed for Cargo.toml (a change to Cargo.toml outside infra/ adds it). While
-# Cargo.toml has no [profile.dist], the SAM environment is checked against this; once it has one,
-# against Cargo.toml itself.
-AGREED_DIST_PROFILE = {"inherits": "release", "lto": "fat", "codegen-units": 1, "strip": "symbols", "debug": False}
 DISABLE_CARGO_LAMBDA_RELEASE_SETTINGS = "CARGO_LAMBDA_BUILD.DISABLE_OPTIMIZATIONS"
 
 
@@ -44,8 +40,7 @@ def template() -> dict:
 def dist_profile() -> tuple[dict, str]:
     cargo = tomllib.loads((REPO / "Cargo.toml").read_text())
     dist = cargo.get("profile", {}).get("dist")
-    if dist is None:
-        return AGREED_DIST_PROFILE, "the agreed dist profile (Cargo.toml has no [profile.dist] yet)"
+    assert dist is not None, "Cargo.toml has no [profile.dist]"
     return dist, "[profile.dist] of Cargo.toml"
 
 
