@@ -3,13 +3,26 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 
-.PHONY: test lint unit build run venv fuzz fuzz-seeds fuzz-check
+.PHONY: test lint unit build run venv deny fuzz fuzz-seeds fuzz-check
 
-test: lint unit infra
+test: lint unit infra deny
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+# Dependency policy (deny.toml): licenses, banned/duplicate crates, sources (crates.io only), from the
+# committed Cargo.lock. cargo-deny is built once into .tools/ (about 2-3 min on 2 cores). The
+# `advisories` check is left out: it fetches the RustSec advisory database from GitHub, which is
+# not reachable from this project's machines or CI (bans, licenses and sources work offline).
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY := $(CURDIR)/.tools/bin/cargo-deny
+
+$(CARGO_DENY):
+	$(CARGO) install --locked --version =$(CARGO_DENY_VERSION) --root $(CURDIR)/.tools cargo-deny
+
+deny: $(CARGO_DENY)
+	$(CARGO_DENY) --locked check bans licenses sources
 
 # Test tools (moto_server, cargo-lambda + zig), pinned in requirements-test.txt, into .venv/.
 venv: .venv/.stamp
