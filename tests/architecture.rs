@@ -194,3 +194,33 @@ fn benchmarks_build_like_the_deployed_binary() {
     assert_eq!(dist, bench, "[profile.bench] must equal [profile.dist]");
     assert_eq!(dist["lto"].as_str(), Some("fat"));
 }
+
+/// docs/development.md's layout and "where a change goes" name files that exist.
+#[test]
+fn the_layout_documented_is_the_layout() {
+    let doc = std::fs::read_to_string("docs/development.md").unwrap();
+    let mut named = 0;
+    for word in doc.split(['`', ' ', '(', ')']) {
+        if word.starts_with("src/") && word.ends_with(".rs") {
+            named += 1;
+            assert!(
+                Path::new(word).is_file(),
+                "docs/development.md names {word}, which does not exist"
+            );
+        }
+    }
+    assert!(named >= 8, "{named} source files named");
+    for dir in [
+        "src/core",
+        "src/input",
+        "src/replay",
+        "src/aws",
+        "src/cli",
+        "src/fuzzing",
+    ] {
+        assert!(
+            doc.contains(&format!("`{dir}/`")),
+            "docs/development.md does not describe {dir}/"
+        );
+    }
+}
