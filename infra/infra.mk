@@ -90,8 +90,8 @@ infra-patterns: $(INFRA_VENV)/.stamp infra-cdk-synth
 # `sam build` of infra/template.yaml with the settings of Cargo.toml's dist profile (not part of
 # `make infra`: it compiles the function). SAM always runs `cargo lambda build --release` and can
 # pass no --profile (see the comment above Function in template.yaml), so dist's settings go in as
-# overrides of the release profile: dist is release plus exactly these four keys, so the result
-# is dist's settings. CARGO_LAMBDA_BUILD.DISABLE_OPTIMIZATIONS keeps cargo lambda from passing its
+# overrides of the release profile: dist is release plus these four keys and a per-package opt-level
+# for the AWS SDK, which has no environment form (the SDK stays at release's opt-level 1). CARGO_LAMBDA_BUILD.DISABLE_OPTIMIZATIONS keeps cargo lambda from passing its
 # own release settings (thin LTO, panic=abort, target-cpu) as --config, which beats the
 # environment. --no-cached: SAM's build cache does not know the environment. cargo lambda (and
 # zig) come from .venv/ (make venv). infra/tests/test_build.py checks these against Cargo.toml.

@@ -187,12 +187,27 @@ fn benchmarks_build_like_the_deployed_binary() {
             .as_deref(),
         Some("release")
     );
-    let release = profile("release");
-    for (k, v) in release {
-        dist.entry(k).or_insert(v);
+    for (k, v) in profile("release") {
+        if k != "package" {
+            dist.entry(k).or_insert(v);
+        }
     }
     assert_eq!(dist, bench, "[profile.bench] must equal [profile.dist]");
     assert_eq!(dist["lto"].as_str(), Some("fat"));
+    // What `release` compiles less optimised (the SDK), `dist` compiles fully optimised again.
+    let lowered = profile("release")["package"].as_table().unwrap().clone();
+    let restored = dist["package"].as_table().unwrap();
+    assert!(!lowered.is_empty());
+    for (package, settings) in &lowered {
+        assert_eq!(settings["opt-level"].as_integer(), Some(1), "{package}");
+        assert_eq!(
+            restored
+                .get(package)
+                .and_then(|t| t["opt-level"].as_integer()),
+            Some(3),
+            "[profile.dist.package.{package}] must set opt-level = 3"
+        );
+    }
 }
 
 /// docs/development.md's layout and "where a change goes" name files that exist.

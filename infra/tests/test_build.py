@@ -55,8 +55,13 @@ def release_overrides(profile: dict) -> dict[str, str]:
     """The environment that makes the release profile the given profile: every key it sets on
     top of release, as CARGO_PROFILE_RELEASE_<KEY> (cargo: the environment beats Cargo.toml)."""
     assert profile.get("inherits") == "release", f"dist must inherit release, not {profile.get('inherits')}"
-    assert not any(isinstance(v, dict) for v in profile.values()), "per-package overrides cannot go in as one variable"
-    return {f"CARGO_PROFILE_RELEASE_{k.upper().replace('-', '_')}": env_value(v) for k, v in profile.items() if k != "inherits"}
+    # Per-package overrides cannot go in through the environment (cargo reads no
+    # CARGO_PROFILE_*_PACKAGE_* variables): see test_what_sam_cannot_get_is_only_the_sdk_opt_level.
+    return {
+        f"CARGO_PROFILE_RELEASE_{k.upper().replace('-', '_')}": env_value(v)
+        for k, v in profile.items()
+        if k not in ("inherits", "package")
+    }
 
 
 def env_problems(env: dict[str, str], profile: dict) -> list[str]:
@@ -156,3 +161,19 @@ def test_the_build_check_can_fail():
     assert env_problems(env, {**profile, "opt-level": 3}) == ["CARGO_PROFILE_RELEASE_OPT_LEVEL=None, dist needs '3'"]
     with pytest.raises(AssertionError, match="inherit release"):
         release_overrides({**profile, "inherits": "dev"})
+
+
+def test_what_sam_cannot_get_is_only_the_sdk_opt_level():
+    """Release compiles the AWS SDK at opt-level 1 (a faster first build); dist restores 3 per
+    package, which the environment cannot express. So a SAM build is dist with the SDK at
+    opt-level 1 (the template's comment says so), and nothing else differs."""
+    cargo = tomllib.loads((REPO / "Cargo.toml").read_text())
+    lowered = cargo["profile"]["release"].get("package", {})
+    restored = cargo["profile"]["dist"].get("package", {})
+    assert set(lowered) == set(restored), "dist restores exactly what release lowers"
+    for name, settings in lowered.items():
+        assert name.startswith("aws-"), f"{name}: only the AWS SDK is compiled less optimised"
+        assert settings == {"opt-level": 1}, name
+        assert restored[name] == {"opt-level": 3}, name
+    comment = (INFRA / "template.yaml").read_text()
+    assert "SDK at opt-level 1" in comment
