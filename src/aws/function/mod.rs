@@ -477,28 +477,28 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     /// table knows, hop by hop, each key asked at most once. Records without a temporary key, and
     /// a function without a table, make no call.
     async fn fetch_sessions(&self, rec: &Record<'_>, counts: &mut Counts) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
         let Some(Lookup { key, at, own_event }) = Pipeline::lookup(rec) else {
             return;
         };
-        let own = own_event;
-        if let Some(shared) = &self.shared {
-            // Ask the table for each link this instance does not know, once, then walk again.
-            let mut asked: Vec<String> = Vec::new();
-            while let Some((k, _)) = self.local.missing_link(&key, at, own.as_deref()) {
-                if asked.contains(&k) || asked.len() >= MAX_CHAIN {
+        // Ask the table for each link this instance does not know, once, then walk again.
+        let mut asked: Vec<String> = Vec::new();
+        while let Some((k, _)) = self.local.missing_link(&key, at, own_event.as_deref()) {
+            if asked.contains(&k) || asked.len() >= MAX_CHAIN {
+                break;
+            }
+            match shared.sessions(&k).await {
+                Ok(all) => all.into_iter().for_each(|s| {
+                    self.local.learn(s);
+                }),
+                Err(e) => {
+                    self.store_failed(&e, counts);
                     break;
                 }
-                match shared.sessions(&k).await {
-                    Ok(all) => all.into_iter().for_each(|s| {
-                        self.local.learn(s);
-                    }),
-                    Err(e) => {
-                        self.store_failed(&e, counts);
-                        break;
-                    }
-                }
-                asked.push(k);
             }
+            asked.push(k);
         }
     }
 }
