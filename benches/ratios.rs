@@ -146,7 +146,8 @@ fn core(corpus: &Path) {
                 file: String::new(),
                 index: i as u64,
             };
-            let report = pipeline.run(r, false, input, &*tracker).unwrap();
+            let rec = pipeline.parse(r, false).unwrap();
+            let report = pipeline.report(&rec, input, &*tracker);
             if learn {
                 if let Some(s) = Session::from_report(&report) {
                     tracker.learn_live(s);

@@ -117,8 +117,9 @@ impl Pipeline {
 
     /// The session a record issues, if any: the cheap path of replay's first pass and of the
     /// function's first pass over a log file. Only text holding a `"credentials"` key is parsed
-    /// ([`issues_credentials`]); only the session APIs are analysed.
-    pub fn session_issued(json: &str, input: InputRef) -> Option<Session> {
+    /// ([`issues_credentials`]); only the session APIs are analysed, and only they cost the
+    /// input's name (`file`, record `index`) an allocation.
+    pub fn session_issued(json: &str, file: &str, index: u64) -> Option<Session> {
         if !issues_credentials(json.as_bytes()) {
             return None;
         }
@@ -126,6 +127,10 @@ impl Pipeline {
         if !crate::core::assume::SESSION_APIS.contains(&rec.event_name()) {
             return None;
         }
+        let input = InputRef {
+            file: file.to_owned(),
+            index,
+        };
         Session::from_report(&analyze(&rec, input, None, &RuleConfig::NONE))
     }
 }

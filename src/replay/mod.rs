@@ -242,11 +242,7 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
 
 /// Pass 1 on one record's JSON text: learns the session it issued, if any.
 pub fn learn_record(json: &str, name: &str, index: u64, tracker: &mut SessionTracker) {
-    let input = InputRef {
-        file: name.to_owned(),
-        index,
-    };
-    if let Some(s) = Pipeline::session_issued(json, input) {
+    if let Some(s) = Pipeline::session_issued(json, name, index) {
         let _: Learned = tracker.learn(s);
     }
 }

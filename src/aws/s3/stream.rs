@@ -4,7 +4,6 @@
 //! what `decode_stream` keeps (at most [`input::SLURP_LIMIT`]).
 
 use super::{Body, ObjectError, ObjectRef, ObjectSource};
-use crate::core::model::InputRef;
 use crate::core::pipeline::Pipeline;
 use crate::core::session::SessionTracker;
 use crate::input::{self, DecodeError, Item, Stop};
@@ -180,11 +179,7 @@ pub async fn learn(body: Body, name: String, capacity: usize) -> (Option<Session
         let mut tracker = SessionTracker::new(capacity);
         let mut sink = |item: Item<'_>| -> Result<(), Stop> {
             if let Item::Record { index, json, .. } = item {
-                let input = InputRef {
-                    file: name.clone(),
-                    index,
-                };
-                if let Some(s) = Pipeline::session_issued(json, input) {
+                if let Some(s) = Pipeline::session_issued(json, &name, index) {
                     tracker.learn(s);
                 }
             }
