@@ -280,3 +280,16 @@ def glob_matches(entry: str, value: str) -> bool:
 def covered(entries: list[str], identifier: str) -> bool:
     """An entry matches the full identifier or its last segment, `*` a wildcard."""
     return any(glob_matches(e, identifier) or glob_matches(e, last_segment(identifier)) for e in entries)
+
+
+def canonical(pattern) -> str:
+    """Order-free form of an event pattern: EventBridge treats every list of a pattern as a set."""
+
+    def norm(v):
+        if isinstance(v, dict):
+            return {k: norm(v[k]) for k in sorted(v)}
+        if isinstance(v, list):
+            return sorted((norm(x) for x in v), key=lambda x: json.dumps(x, sort_keys=True))
+        return v
+
+    return json.dumps(norm(pattern), sort_keys=True)

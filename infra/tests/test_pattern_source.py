@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from cfn_eval import Deployment, load_template
+from cfn_eval import Deployment, canonical, load_template
 
 INFRA = Path(__file__).resolve().parents[1]
 CDK_OUT = Path(os.environ.get("CDK_OUT", INFRA / "cdk" / "cdk.out"))
@@ -107,18 +107,6 @@ def filled(value, values: dict[str, str]):
         return {k: filled(v, values) for k, v in value.items()}
     return value
 
-
-def canonical(pattern) -> str:
-    """Order-free form: EventBridge treats every list of a pattern as a set."""
-
-    def norm(v):
-        if isinstance(v, dict):
-            return {k: norm(v[k]) for k in sorted(v)}
-        if isinstance(v, list):
-            return sorted((norm(x) for x in v), key=lambda x: json.dumps(x, sort_keys=True))
-        return v
-
-    return json.dumps(norm(pattern), sort_keys=True)
 
 
 def expected_rules(kind: str, entries: list[str], source: dict) -> dict[tuple[str | None, str], str]:

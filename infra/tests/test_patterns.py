@@ -57,7 +57,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from cfn_eval import Deployment, load_template
+from cfn_eval import Deployment, canonical, load_template
 
 INFRA = Path(__file__).resolve().parents[1]
 REPO = INFRA.parent
@@ -185,16 +185,6 @@ def cloudtrail_rules(d: Deployment) -> list[dict]:
 def s3_rules(d: Deployment) -> list[dict]:
     return [r for r in d.rules() if is_s3_rule(r)]
 
-
-def canonical(pattern: dict) -> str:
-    def norm(v):
-        if isinstance(v, dict):
-            return {k: norm(v[k]) for k in sorted(v)}
-        if isinstance(v, list):
-            return sorted((norm(x) for x in v), key=lambda x: json.dumps(x, sort_keys=True))
-        return v
-
-    return json.dumps(norm(pattern), sort_keys=True)
 
 
 # ------------------------------------------------------------------------- events
