@@ -69,8 +69,16 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
         let handler = &handler;
         lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
+                // The runtime's deadline (epoch ms) as an Instant: no work is started that
+                // could not finish before it.
+                let left = event
+                    .context
+                    .deadline()
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default();
+                let deadline = std::time::Instant::now() + left;
                 handler
-                    .handle(event.payload.get())
+                    .handle_until(event.payload.get(), Some(deadline))
                     .await
                     .map_err(lambda_runtime::Error::from)
             },

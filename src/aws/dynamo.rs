@@ -17,6 +17,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
+/// Items in one `BatchWriteItem` call (the API's limit).
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html>
+pub const BATCH_WRITE_LIMIT: usize = 25;
+/// Rounds of resending unprocessed items before the save counts as failed.
+pub const UNPROCESSED_ROUNDS: u32 = 4;
+
 /// The partition key attribute.
 pub const PK: &str = "pk";
 /// DynamoDB deletes an item some time after the epoch-seconds number in its TTL attribute.
@@ -160,6 +166,55 @@ impl SessionStore for DynamoStore {
         }
     }
 
+    /// `BatchWriteItem`, [`BATCH_WRITE_LIMIT`] items a call, unprocessed items sent again (a few
+    /// rounds, with a short back-off). A batch write cannot be conditional: a key reused after
+    /// expiry may have its later issue replaced by an earlier one from a late log file, which
+    /// [`SessionTracker`](crate::core::session::SessionTracker) tells apart by time anyway.
+    /// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html>
+    async fn save_all(&self, sessions: &[Session]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in sessions.chunks(BATCH_WRITE_LIMIT) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|x| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(session_item(x)))
+                        .build()
+                        .map_err(|e| failed("BatchWriteItem", e))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let mut round = 0;
+            while !requests.is_empty() {
+                if round == UNPROCESSED_ROUNDS {
+                    return Err(StoreError {
+                        op: "BatchWriteItem",
+                        message: format!(
+                            "{} item(s) still unprocessed after {round} rounds",
+                            requests.len()
+                        ),
+                    });
+                }
+                if round > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(self.table.clone(), requests)
+                    .send()
+                    .await
+                    .map_err(|e| failed("BatchWriteItem", e))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                round += 1;
+            }
+        }
+        Ok(())
+    }
+
     async fn claim(&self, event_id: &str, now: i64) -> Result<Claim, StoreError> {
         let mut item = Item::new();
         item.insert(PK.into(), s(&format!("event#{event_id}")));
@@ -186,7 +241,24 @@ impl SessionStore for DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
             {
-                Ok(Claim::Duplicate)
+                // Sent, or pending within its lease: which one decides between acknowledging
+                // and retrying, so it is read back (consistently).
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key(PK, s(&format!("event#{event_id}")))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| failed("GetItem (claim)", e))?;
+                Ok(
+                    match out.item().and_then(|i| get_s(i, "state")).as_deref() {
+                        Some("sent") => Claim::Duplicate,
+                        // Pending (or settled as failed, or expired, since the put: try again later).
+                        _ => Claim::Busy,
+                    },
+                )
             }
             Err(e) => Err(failed("PutItem (claim)", e)),
         }

@@ -9,9 +9,23 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Mutex;
 
-/// How long a claim on an eventID holds while its alert is being published. A publisher that
-/// dies holding a claim blocks a retry no longer than this.
-pub const CLAIM_LEASE_SECONDS: i64 = 300;
+/// How long a claim on an eventID holds while its alert is being published. It must outlast
+/// every holder that is still alive (the event function's timeout, [`EVENT_FUNCTION_TIMEOUT_SECONDS`],
+/// and one publish, [`crate::aws::sns::OPERATION_TIMEOUT`], plus the settle call), so that two
+/// live instances never publish the same alert; and it must end before the first retry of a
+/// delivery whose holder died ([`ASYNC_RETRY_DELAY_SECONDS`], [`EVENT_QUEUE_VISIBILITY_SECONDS`]),
+/// so that the retry publishes instead of waiting on a dead claim. `tests/delivery_constants.rs`
+/// checks these inequalities and that the templates use these values.
+pub const CLAIM_LEASE_SECONDS: i64 = 45;
+/// The event function's timeout in the templates (`Timeout` of the event function).
+pub const EVENT_FUNCTION_TIMEOUT_SECONDS: i64 = 30;
+/// Lambda retries a failed asynchronous invocation after about one minute, then two.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html>
+pub const ASYNC_RETRY_DELAY_SECONDS: i64 = 60;
+/// The event queue's visibility timeout in the templates: a message reported in
+/// `batchItemFailures` comes back after it (6 x the function timeout, as Lambda advises).
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html>
+pub const EVENT_QUEUE_VISIBILITY_SECONDS: i64 = 180;
 /// How long an alerted eventID is remembered. EventBridge retries a failed delivery for up to
 /// 24 hours, so a duplicate comes within that window.
 /// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html>
@@ -26,13 +40,17 @@ pub struct StoreError {
     pub message: String,
 }
 
-/// The answer to a claim on an eventID.
+/// The answer to a claim on an eventID (the state machine is the table of
+/// [`crate::aws::function`]'s `claims` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// Ours: publish, then settle.
     Granted,
-    /// Another delivery published it, or is publishing it now.
+    /// Published already (settled as sent): nothing to do.
     Duplicate,
+    /// Another delivery holds an unexpired claim and has not settled: it may be publishing now,
+    /// or it may have died. Not ours to acknowledge: the delivery is retried after the lease.
+    Busy,
 }
 
 /// Sessions and alert claims, shared by whoever holds the same store.
@@ -42,6 +60,19 @@ pub trait SessionStore: Send + Sync {
     /// Every session recorded for `key` (any time; the caller picks the live one).
     fn sessions(&self, key: &str) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
     fn save(&self, session: &Session) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Saves several sessions (the sessions one log file issues) in as few calls as the store
+    /// allows. The default saves them one by one.
+    fn save_all(
+        &self,
+        sessions: &[Session],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for x in sessions {
+                self.save(x).await?;
+            }
+            Ok(())
+        }
+    }
     /// Claims the right to publish the alert of `event_id` at time `now` (epoch seconds).
     fn claim(
         &self,
@@ -117,7 +148,7 @@ impl MemoryStore {
         let mut c = self.claims.lock().unwrap_or_else(|p| p.into_inner());
         match c.state.get(event_id) {
             Some(ClaimState::Sent) => return Claim::Duplicate,
-            Some(ClaimState::Pending { until }) if *until >= now => return Claim::Duplicate,
+            Some(ClaimState::Pending { until }) if *until >= now => return Claim::Busy,
             Some(ClaimState::Pending { .. }) => {}
             None => {
                 c.order.push_back(event_id.to_owned());
@@ -191,7 +222,7 @@ mod tests {
     fn claim_once_until_settled() {
         let m = MemoryStore::new(10, 10);
         assert_eq!(m.claim_now("e1", 0), Claim::Granted);
-        assert_eq!(m.claim_now("e1", 1), Claim::Duplicate);
+        assert_eq!(m.claim_now("e1", 1), Claim::Busy);
         m.settle_now("e1", true);
         assert_eq!(m.claim_now("e1", 10_000), Claim::Duplicate);
     }

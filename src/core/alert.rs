@@ -6,7 +6,7 @@
 //! <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
 
 use crate::core::model::{Finding, RecordReport, Rule, Severity};
-use crate::core::sanitize::clean;
+use crate::core::sanitize::{clean, MAX_TEXT};
 use serde_json::{json, Value};
 
 /// SNS `Subject`: "must be ASCII text that begins with a letter, number, or punctuation mark;
@@ -115,6 +115,17 @@ fn lead<'f>(findings: &[&'f Finding]) -> Option<&'f Finding> {
 
 /// Builds the alert for a report, or `None` when it has no finding at or above `min`.
 pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Option<Alert> {
+    build_with(report, min, format, None)
+}
+
+/// [`build`], with what is known about a session's origin that the report cannot say: the
+/// function uses it after waiting for an `AssumeRoot` call that did not come.
+pub fn build_with(
+    report: &RecordReport,
+    min: Severity,
+    format: AlertFormat,
+    origin_note: Option<&str>,
+) -> Option<Alert> {
     let findings: Vec<&Finding> = report
         .findings
         .iter()
@@ -137,6 +148,7 @@ pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Optio
     };
     let origin: Option<String> = match &report.origin {
         Some(o) => Some(o.describe()),
+        None if origin_note.is_some() => origin_note.map(|n| clean(n, MAX_TEXT)),
         None if is_session(report) => {
             Some("not yet known (the call that started this session has not been seen)".into())
         }
@@ -216,6 +228,9 @@ pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Optio
         "console_link": console_link(report),
         "generator": concat!("rootwatch ", env!("CARGO_PKG_VERSION")),
     });
+    if let Some(note) = origin_note {
+        doc["alert"]["origin_note"] = json!(clean(note, MAX_TEXT));
+    }
     let document = doc.to_string();
 
     let chat = (format == AlertFormat::Chatbot).then(|| {

@@ -89,6 +89,30 @@ impl Pipeline {
         })
     }
 
+    /// Whether a record may be the member-account side of an AssumeRoot session whose
+    /// `AssumeRoot` call has not been seen yet: a `Root` identity using a temporary (`ASIA`) key,
+    /// not from a console sign-in, whose session is unknown, and that would alert as
+    /// `root-credential-use`. AWS's own example of such a request carries no `assumedRoot`
+    /// flag, so only the session (when its `AssumeRoot` arrives) tells it from root itself.
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-track-privileged-tasks.html>
+    pub fn awaits_issuing_call(rec: &Record<'_>, report: &RecordReport) -> bool {
+        let p = &report.principal;
+        p.class == PrincipalClass::Root
+            && report.origin.is_none()
+            && p.access_key_id
+                .as_deref()
+                .is_some_and(crate::core::session::is_temporary)
+            && !rec
+                .session_credential_from_console
+                .as_deref()
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            && p.invoked_by.is_none()
+            && report
+                .findings
+                .iter()
+                .any(|f| f.rule == crate::core::model::Rule::RootCredentialUse)
+    }
+
     /// Step 2: the report of a parsed record, its origin looked up in `sessions`.
     pub fn report(
         &self,

@@ -44,6 +44,15 @@ pub struct Record<'a> {
         alias = "eventtime"
     )]
     pub event_time: Text<'a>,
+    /// `"true"` on requests made with credentials from a console sign-in.
+    /// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html>
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "lenient::string",
+        alias = "sessioncredentialfromconsole"
+    )]
+    pub session_credential_from_console: Text<'a>,
     #[serde(
         default,
         borrow,

@@ -17,6 +17,31 @@ pub struct Config {
     pub rules: RuleConfig,
     /// `LOG_BUCKETS`: the only buckets whose objects are read; `None` reads any bucket.
     pub log_buckets: Option<Vec<String>>,
+    /// Sessions this instance keeps in memory: `SESSION_CAPACITY`, else from the function's
+    /// memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, [`capacity_for_memory`]).
+    pub session_capacity: usize,
+    /// `ASSUME_ROOT_WAIT_SECONDS` (default 300): how long an SQS message whose record may be an
+    /// AssumeRoot session's is returned to the queue, waiting for its `AssumeRoot` call.
+    pub assume_root_wait: i64,
+}
+
+/// CloudTrail delivers most events within about 5 minutes of the API call: the default wait
+/// for an `AssumeRoot` call that arrives after the requests it enabled.
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/how-cloudtrail-works.html>
+pub const ASSUME_ROOT_WAIT_SECONDS: i64 = 300;
+
+/// Heap one tracked session may take, with room above the 818 bytes `tests/session_memory.rs`
+/// measures (index entries, allocator slack).
+pub const SESSION_BYTES: usize = 1024;
+/// The share of the function's memory given to tracked sessions; the rest is the runtime,
+/// the SDK clients, one batch or one log file being decoded.
+pub const SESSION_MEMORY_SHARE: usize = 4;
+
+/// Sessions kept in memory by a function of `memory_mb` megabytes: a quarter of its memory at
+/// [`SESSION_BYTES`] each (128 MB: 32,768; 256 MB: 65,536; 1,024 MB: 262,144).
+/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>
+pub fn capacity_for_memory(memory_mb: usize) -> usize {
+    (memory_mb.saturating_mul(1024 * 1024) / SESSION_MEMORY_SHARE / SESSION_BYTES).max(1024)
 }
 
 impl Config {
@@ -29,6 +54,8 @@ impl Config {
             sessions_table: None,
             rules: RuleConfig::default(),
             log_buckets: None,
+            session_capacity: crate::core::session::MEMORY_CAPACITY,
+            assume_root_wait: ASSUME_ROOT_WAIT_SECONDS,
         }
     }
 }
@@ -48,7 +75,8 @@ pub enum ConfigError {
 impl Config {
     /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
     /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
-    /// `DETECTOR_RESOURCES` and `LOG_BUCKETS` (comma-separated lists).
+    /// `DETECTOR_RESOURCES` and `LOG_BUCKETS` (comma-separated lists), `SESSION_CAPACITY` (else
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`) and `ASSUME_ROOT_WAIT_SECONDS`.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let topic_arn = get("SNS_TOPIC_ARN")
             .filter(|s| !s.trim().is_empty())
@@ -128,6 +156,28 @@ impl Config {
                 (!names.is_empty()).then_some(names)
             }
         };
+        let number = |name: &'static str, max: i64| -> Result<Option<i64>, ConfigError> {
+            match get(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(v) => match v.trim().parse::<i64>() {
+                    Ok(n) if (0..=max).contains(&n) => Ok(Some(n)),
+                    _ => Err(ConfigError::Invalid {
+                        name,
+                        value: v,
+                        why: format!("expected a whole number from 0 to {max}"),
+                    }),
+                },
+            }
+        };
+        let session_capacity = match number("SESSION_CAPACITY", 10_000_000)? {
+            Some(n) => (n as usize).max(1),
+            None => match number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 10_240)? {
+                Some(mb) => capacity_for_memory(mb as usize),
+                None => crate::core::session::MEMORY_CAPACITY,
+            },
+        };
+        let assume_root_wait =
+            number("ASSUME_ROOT_WAIT_SECONDS", 3600)?.unwrap_or(ASSUME_ROOT_WAIT_SECONDS);
         Ok(Config {
             topic_arn,
             min_severity,
@@ -135,6 +185,8 @@ impl Config {
             sessions_table,
             rules,
             log_buckets,
+            session_capacity,
+            assume_root_wait,
         })
     }
 

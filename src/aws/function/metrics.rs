@@ -24,6 +24,16 @@ pub struct Counts {
     pub sessions_learned: u64,
     /// Failed calls to the shared session store (the function goes on with memory).
     pub store_errors: u64,
+    /// Store calls not made because the store had failed earlier in the invocation.
+    pub store_skipped: u64,
+    /// Alerts not published because another delivery held their claim (retried).
+    pub claims_held: u64,
+    /// Records returned to the queue to wait for their `AssumeRoot` call.
+    pub held_for_assume_root: u64,
+    /// Invocations that stopped starting work because their deadline was near (0 or 1).
+    pub out_of_time: u64,
+    /// Heartbeats published (the dead man's switch).
+    pub heartbeats: u64,
     /// S3 objects read to their end.
     pub objects_read: u64,
     /// Objects not downloaded because of their name: digest files, keys that are not
@@ -82,6 +92,14 @@ pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
     metric("RecordsWithOrigin".into(), c.records_with_origin);
     metric("SessionsLearned".into(), c.sessions_learned);
     metric("StoreErrors".into(), c.store_errors);
+    metric("StoreSkipped".into(), c.store_skipped);
+    metric("ClaimsHeld".into(), c.claims_held);
+    metric("HeldForAssumeRoot".into(), c.held_for_assume_root);
+    metric("DeadlineStops".into(), c.out_of_time);
+    // Sent only after a heartbeat was published: the alarm treats a missing value as breaching.
+    if c.heartbeats > 0 {
+        metric("Heartbeat".into(), c.heartbeats);
+    }
     // Only invocations that dealt with S3 send these (metrics cost per name sent).
     if c.touched_s3() {
         metric("ObjectsRead".into(), c.objects_read);

@@ -25,7 +25,6 @@ use crate::core::session::{Session, MAX_CHAIN};
 use crate::input::{self, Item};
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::sync::atomic::AtomicBool;
 
 /// Lambda's Invoke API accepts only valid JSON payloads, so the runtime always hands us JSON.
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
@@ -35,22 +34,70 @@ pub const INVOKE_DOC: &str = "https://docs.aws.amazon.com/lambda/latest/api/API_
 pub const SQS_PARTIAL_BATCH_DOC: &str =
     "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html";
 
+mod budget;
 mod claims;
 mod config;
+mod heartbeat;
+mod hold;
 mod metrics;
 mod objects;
+mod sqs;
 
-pub use config::{Config, ConfigError};
+pub use budget::{Invocation, PUBLISH_BUDGET, SAFETY_MARGIN};
+pub use claims::{then, Answer, Step, Then, CLAIM_TABLE};
+pub use config::{
+    capacity_for_memory, Config, ConfigError, ASSUME_ROOT_WAIT_SECONDS, SESSION_BYTES,
+};
+pub use heartbeat::HEARTBEAT_RULE;
 pub use metrics::{emf, shape, Counts};
 pub use objects::ObjectOutcome;
 
-/// Why an invocation must be retried.
+use claims::{Delivery, RetryWhy};
+use hold::Wait;
+pub use hold::MAX_WAIT_RECEIVES;
+pub use sqs::Queued;
+
+/// Alerts of one batch published at once (each a separate SNS call).
+pub const PUBLISH_CONCURRENCY: usize = 8;
+/// Why an invocation (or one SQS message of it) must be retried.
 #[derive(Debug, thiserror::Error)]
 pub enum RetryableError {
     #[error("{failed} alert(s) could not be published; the invocation fails so that Lambda retries it: {first}")]
     Publish { failed: usize, first: PublishError },
+    #[error("{failed} alert(s) are being published by another delivery that has not settled its claim (it may have died); retried after the claim's lease")]
+    Claimed { failed: usize },
+    #[error("{records} record(s) may belong to an AssumeRoot session whose AssumeRoot call has not arrived; returned to the queue to wait for it")]
+    Waiting { records: usize },
+    #[error("the invocation's deadline is near: not started, returned for a retry")]
+    OutOfTime,
     #[error("{failed} object(s) could not be read or their alerts published; the invocation fails so that Lambda retries it: {first}")]
     Objects { failed: usize, first: String },
+}
+
+impl RetryableError {
+    /// Adds a failed delivery to an input's result.
+    fn add(result: &mut Result<(), RetryableError>, why: RetryWhy) {
+        match (result.as_mut(), why) {
+            (Ok(()), RetryWhy::Published(first)) => {
+                *result = Err(RetryableError::Publish { failed: 1, first })
+            }
+            (Ok(()), RetryWhy::Held) => *result = Err(RetryableError::Claimed { failed: 1 }),
+            (Ok(()), RetryWhy::OutOfTime) => *result = Err(RetryableError::OutOfTime),
+            (Err(RetryableError::Publish { failed, .. }), _)
+            | (Err(RetryableError::Claimed { failed }), _)
+            | (Err(RetryableError::Objects { failed, .. }), _) => *failed += 1,
+            (Err(RetryableError::Waiting { records }), _) => *records += 1,
+            (Err(RetryableError::OutOfTime), _) => {}
+        }
+    }
+}
+
+/// One input of a batch: its name for logs, its bytes, and for an SQS message how long it has
+/// waited in the queue.
+pub struct Input<'a> {
+    pub source: String,
+    pub bytes: &'a [u8],
+    pub queued: Option<Queued>,
 }
 
 /// The function: configuration, a publisher, the instance's memory, the shared store and where
@@ -58,7 +105,8 @@ pub enum RetryableError {
 ///
 /// Sessions and alert claims always go to the instance's [`MemoryStore`]; with a shared store
 /// (`SESSIONS_TABLE`) they also go there, so that every instance sees them. When the shared store
-/// fails, detection goes on with memory alone (logged once, counted each time).
+/// fails, it is skipped for the rest of the invocation and detection goes on with memory alone
+/// (logged once per invocation, counted in `StoreErrors` and `StoreSkipped`).
 pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     pub config: Config,
     pub publisher: P,
@@ -67,35 +115,13 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     pub objects: O,
     /// The per-record pipeline (every finding kept: `MIN_SEVERITY` applies to the alerts).
     pub pipeline: Pipeline,
-    degraded: AtomicBool,
     /// Every report the pipeline gave, once [`Handler::keep_reports`] was called: for the tests
     /// that compare the function with replay. Off by default (the binary built for the tests
     /// links this feature too, and must hold no more than the shipped one).
     #[cfg(any(test, feature = "testing"))]
     pub reports: Option<std::sync::Mutex<Vec<crate::core::model::RecordReport>>>,
     clock: fn() -> i64,
-}
-
-#[derive(serde::Deserialize)]
-struct SqsProbe {
-    #[serde(rename = "Records", default)]
-    records: Vec<SqsProbeRecord>,
-}
-
-#[derive(serde::Deserialize)]
-struct SqsProbeRecord {
-    #[serde(rename = "eventSource", default)]
-    event_source: Option<String>,
-}
-
-/// `true` when the payload is an SQS event (`Records[].eventSource == "aws:sqs"`).
-fn is_sqs(payload: &str) -> bool {
-    serde_json::from_str::<SqsProbe>(payload).is_ok_and(|p| {
-        !p.records.is_empty()
-            && p.records
-                .iter()
-                .all(|r| r.event_source.as_deref() == Some("aws:sqs"))
-    })
+    clock_ms: fn() -> i64,
 }
 
 impl<P: Publisher> Handler<P, MemoryStore> {
@@ -118,24 +144,17 @@ impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
     pub fn with_store(config: Config, publisher: P, shared: Option<S>) -> Self {
         Handler {
             pipeline: Pipeline::new(config.rules.clone(), Severity::Info),
+            local: MemoryStore::new(config.session_capacity, crate::aws::store::DEDUP_CAPACITY),
             config,
             publisher,
-            local: MemoryStore::default(),
             shared,
             objects: NoObjects,
-            degraded: AtomicBool::new(false),
             #[cfg(any(test, feature = "testing"))]
             reports: Default::default(),
             clock: metrics::now_s,
+            clock_ms: || metrics::now_ms() as i64,
         }
     }
-}
-
-/// One SQS message: read inline (by index into the inputs), objects to read, or nothing to do.
-enum Plan {
-    Inline(usize),
-    Objects(Vec<ObjectRef>),
-    Done,
 }
 
 impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
@@ -148,10 +167,10 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             shared: self.shared,
             objects,
             pipeline: self.pipeline,
-            degraded: self.degraded,
             #[cfg(any(test, feature = "testing"))]
             reports: self.reports,
             clock: self.clock,
+            clock_ms: self.clock_ms,
         }
     }
 
@@ -162,27 +181,60 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         self
     }
 
-    /// Replaces the wall clock used for alert claims (tests).
+    /// Replaces the wall clock used for alert claims and queue ages (tests): epoch seconds.
     pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Replaces the wall clock in epoch milliseconds, compared with SQS `SentTimestamp` (tests).
+    pub fn with_clock_ms(mut self, clock_ms: fn() -> i64) -> Self {
+        self.clock_ms = clock_ms;
         self
     }
 
     /// Handles one invocation payload (JSON text). Returns the response, or an error when the
     /// invocation must be retried. Prints the invocation's counts as an EMF line.
     pub async fn handle(&self, payload: &str) -> Result<Value, RetryableError> {
-        let (result, counts) = self.handle_counted(payload).await;
+        self.handle_until(payload, None).await
+    }
+
+    /// [`Handler::handle`] for an invocation that must end by `deadline` (the runtime's
+    /// `Context::deadline`): no work is started that could not finish before it.
+    pub async fn handle_until(
+        &self,
+        payload: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Value, RetryableError> {
+        let inv = Invocation::until(deadline);
+        let (result, counts) = self.handle_in(payload, &inv).await;
         println!("{}", emf(&counts, metrics::now_ms()));
         result
     }
 
-    /// [`Handler::handle`] without printing: the response and the invocation's counts.
+    /// [`Handler::handle`] without printing and without a deadline: the response and the
+    /// invocation's counts.
     pub async fn handle_counted(&self, payload: &str) -> (Result<Value, RetryableError>, Counts) {
+        self.handle_in(payload, &Invocation::default()).await
+    }
+
+    /// One invocation, within `inv`'s limits.
+    pub async fn handle_in(
+        &self,
+        payload: &str,
+        inv: &Invocation,
+    ) -> (Result<Value, RetryableError>, Counts) {
         let mut counts = Counts::default();
         let result = if let Some(job) = s3::batch_job(payload) {
-            Ok(self.handle_batch(&job, &mut counts).await)
-        } else if is_sqs(payload) {
-            Ok(self.handle_sqs(payload, &mut counts).await)
+            Ok(self.handle_batch(&job, inv, &mut counts).await)
+        } else if sqs::is_sqs(payload) {
+            Ok(self.handle_sqs(payload, inv, &mut counts).await)
+        } else if let Some((time, rule)) = heartbeat::heartbeat(payload.as_bytes()) {
+            match self.beat(&time, &rule, inv, &mut counts).await {
+                Ok(()) => Ok(json!({})),
+                Err(Some(first)) => Err(RetryableError::Publish { failed: 1, first }),
+                Err(None) => Err(RetryableError::OutOfTime),
+            }
         } else {
             match s3::notice(payload) {
                 notice @ (Notice::Objects { .. } | Notice::Ignored(_)) => {
@@ -191,7 +243,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                     let (mut failed, mut first) = (0, None);
                     for obj in &objects {
                         if let ObjectOutcome::Failed { retry: true, why } =
-                            self.read_object(obj, &mut seen, &mut counts).await
+                            self.read_object(obj, &mut seen, inv, &mut counts).await
                         {
                             failed += 1;
                             first.get_or_insert(format!("{}: {why}", obj.url()));
@@ -203,15 +255,21 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                     }
                 }
                 Notice::Inner(message) => self
-                    .process(message.as_bytes(), "event", &mut counts)
+                    .process_in(&[direct(message.as_bytes())], inv, &mut counts)
                     .await
+                    .pop()
+                    .unwrap_or(Ok(()))
                     .map(|()| json!({})),
                 Notice::NotS3 => self
-                    .process(payload.as_bytes(), "event", &mut counts)
+                    .process_in(&[direct(payload.as_bytes())], inv, &mut counts)
                     .await
+                    .pop()
+                    .unwrap_or(Ok(()))
                     .map(|()| json!({})),
             }
         };
+        counts.store_skipped += inv.store_skipped();
+        counts.out_of_time += u64::from(inv.ran_out_of_time());
         (result, counts)
     }
 
@@ -257,151 +315,139 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         }
     }
 
-    async fn handle_sqs(&self, payload: &str, counts: &mut Counts) -> Value {
-        let event: aws_lambda_events::sqs::SqsEvent = match serde_json::from_str(payload) {
-            Ok(e) => e,
-            Err(e) => {
-                counts.unreadable_inputs += 1;
-                tracing::warn!(error = %e, bytes = payload.len(), "SQS event not understood; acknowledged");
-                return json!({ "batchItemFailures": [] });
-            }
-        };
-        // Bodies that name S3 objects are read object by object; the others (EventBridge
-        // events, and what an SNS envelope carries) together, as before.
-        let notices: Vec<Notice> = event
-            .records
-            .iter()
-            .map(|msg| s3::notice(msg.body.as_deref().unwrap_or("")))
-            .collect();
-        let mut inputs: Vec<(String, &[u8])> = Vec::new();
-        let mut plans: Vec<Plan> = Vec::with_capacity(notices.len());
-        for (msg, notice) in event.records.iter().zip(&notices) {
-            let id = msg.message_id.as_deref().unwrap_or_default();
-            let source = format!("sqs:{}", clean(id, 80));
-            let plan = match notice {
-                Notice::NotS3 => {
-                    let body = msg.body.as_deref().unwrap_or("");
-                    inputs.push((source, body.as_bytes()));
-                    Plan::Inline(inputs.len() - 1)
-                }
-                Notice::Inner(message) => {
-                    inputs.push((source, message.as_bytes()));
-                    Plan::Inline(inputs.len() - 1)
-                }
-                other => Plan::Objects(self.accept(other.clone(), &source, counts)),
-            };
-            plans.push(match plan {
-                Plan::Objects(o) if o.is_empty() => Plan::Done,
-                p => p,
-            });
-        }
-        let results = self.process_inputs(&inputs, counts).await;
-        let mut seen = HashSet::new();
-        let mut failures = Vec::new();
-        for (msg, plan) in event.records.iter().zip(&plans) {
-            let id = msg.message_id.clone().unwrap_or_default();
-            let failed = match plan {
-                Plan::Done => false,
-                Plan::Inline(i) => match &results[*i] {
-                    Ok(()) => false,
-                    Err(e) => {
-                        tracing::error!(message_id = %clean(&id, 80), error = %e, "alert not published; message returned to the queue");
-                        true
-                    }
-                },
-                Plan::Objects(objects) => {
-                    let mut failed = false;
-                    for obj in objects {
-                        if let ObjectOutcome::Failed { retry: true, .. } =
-                            self.read_object(obj, &mut seen, counts).await
-                        {
-                            failed = true;
-                        }
-                    }
-                    if failed {
-                        tracing::error!(message_id = %clean(&id, 80), "object not read (or its alerts not published); message returned to the queue");
-                    }
-                    failed
-                }
-            };
-            if failed {
-                failures.push(json!({ "itemIdentifier": id }));
-            }
-        }
-        json!({ "batchItemFailures": failures })
-    }
-
-    /// Reads every record of one input, publishes the alerts. `Err` only when a publish failed.
+    /// Reads every record of one input, publishes the alerts. `Err` when the input must be
+    /// retried (an alert not published).
     pub async fn process(
         &self,
         bytes: &[u8],
         source: &str,
         counts: &mut Counts,
     ) -> Result<(), RetryableError> {
-        let inputs = [(source.to_owned(), bytes)];
-        self.process_inputs(&inputs, counts)
+        let inputs = [Input {
+            source: source.to_owned(),
+            bytes,
+            queued: None,
+        }];
+        self.process_in(&inputs, &Invocation::default(), counts)
             .await
             .pop()
             .unwrap_or(Ok(()))
     }
 
-    /// Processes the records of several inputs (an SQS batch) together, in eventTime order, so
-    /// that a session issued in one message attributes a use in another. One result per input:
-    /// `Err` when an alert of that input could not be published.
+    /// [`Handler::process_in`] for named inputs that are not queued messages, without a
+    /// deadline.
     pub async fn process_inputs(
         &self,
         inputs: &[(String, &[u8])],
         counts: &mut Counts,
     ) -> Vec<Result<(), RetryableError>> {
+        let inputs: Vec<Input> = inputs
+            .iter()
+            .map(|(source, bytes)| Input {
+                source: source.clone(),
+                bytes,
+                queued: None,
+            })
+            .collect();
+        self.process_in(&inputs, &Invocation::default(), counts)
+            .await
+    }
+
+    /// Processes the records of several inputs (an SQS batch) together, in eventTime order, so
+    /// that a session issued in one message attributes a use in another; then publishes their
+    /// alerts, [`PUBLISH_CONCURRENCY`] at a time. One result per input: `Err` when the input
+    /// must be retried (an alert not published, a claim held elsewhere, a record waiting for
+    /// its `AssumeRoot` call, or the deadline).
+    pub async fn process_in(
+        &self,
+        inputs: &[Input<'_>],
+        inv: &Invocation,
+        counts: &mut Counts,
+    ) -> Vec<Result<(), RetryableError>> {
         let mut pending: Vec<Pending> = Vec::new();
-        for (n, (source, bytes)) in inputs.iter().enumerate() {
-            self.decode_input(n, source, bytes, &mut pending, counts);
+        for (n, input) in inputs.iter().enumerate() {
+            self.decode_input(n, &input.source, input.bytes, &mut pending, counts);
         }
         // Records without a readable eventTime go last, in arrival order.
         pending.sort_by_key(|p| p.time.unwrap_or(i64::MAX));
+        let mut results: Vec<Result<(), RetryableError>> = inputs.iter().map(|_| Ok(())).collect();
         let mut alerts: Vec<(usize, Alert)> = Vec::new();
         for p in &pending {
             let Ok(rec) = self.pipeline.parse(&p.json, p.enveloped) else {
                 continue;
             };
             let input = InputRef {
-                file: inputs[p.input].0.clone(),
+                file: inputs[p.input].source.clone(),
                 index: p.index,
             };
-            if let Some(a) = self.analyse(&rec, input, true, counts).await {
+            let report = self.analyse(&rec, input, true, inv, counts).await;
+            let note = if Pipeline::awaits_issuing_call(&rec, &report) {
+                match self.wait_for_issuer(inputs[p.input].queued) {
+                    Wait::Hold => {
+                        counts.held_for_assume_root += 1;
+                        tracing::info!(source = %inputs[p.input].source, index = p.index, "root request with a temporary key and no known session: returned to the queue to wait for its AssumeRoot call");
+                        RetryableError::add_waiting(&mut results[p.input]);
+                        continue;
+                    }
+                    Wait::Waited(note) | Wait::NoWait(note) => Some(note),
+                }
+            } else {
+                None
+            };
+            if let Some(a) = alert::build_with(
+                &report,
+                self.config.min_severity,
+                self.config.format,
+                note.as_deref(),
+            ) {
                 alerts.push((p.input, a));
             }
         }
-        let mut results: Vec<Result<(), RetryableError>> = inputs.iter().map(|_| Ok(())).collect();
-        for (input, a) in &alerts {
-            if let Err(e) = self.publish_once(a, counts).await {
-                match &mut results[*input] {
-                    Ok(()) => {
-                        results[*input] = Err(RetryableError::Publish {
-                            failed: 1,
-                            first: e,
-                        })
-                    }
-                    Err(RetryableError::Publish { failed, .. })
-                    | Err(RetryableError::Objects { failed, .. }) => *failed += 1,
-                }
+        for (input, delivery) in self.deliver(alerts, inv, counts).await {
+            if let Delivery::Retry { why } = delivery {
+                RetryableError::add(&mut results[input], why);
             }
         }
         results
     }
 
+    /// Publishes alerts [`PUBLISH_CONCURRENCY`] at a time, each at most once
+    /// ([`claims`]), and counts what became of them.
+    async fn deliver<K: Copy>(
+        &self,
+        alerts: Vec<(K, Alert)>,
+        inv: &Invocation,
+        counts: &mut Counts,
+    ) -> Vec<(K, Delivery)> {
+        use futures_util::stream::{self, StreamExt};
+        let done: Vec<(K, Delivery, claims::Tally)> = stream::iter(alerts)
+            .map(|(k, a)| async move {
+                let (d, t) = self.publish_once(&a, inv).await;
+                (k, d, t)
+            })
+            .buffer_unordered(PUBLISH_CONCURRENCY)
+            .collect()
+            .await;
+        done.into_iter()
+            .map(|(k, d, t)| {
+                counts.delivered(&d, &t);
+                (k, d)
+            })
+            .collect()
+    }
+
     /// The pipeline on one parsed record (its session's origin from memory, after the shared
-    /// table was asked for what memory lacks), the counts and the alert to publish, if any. With
-    /// `learn`, the session the record issues is remembered too (the S3 path learned it in its
-    /// first pass).
+    /// table was asked for what memory lacks), and the counts. With `learn`, the session the
+    /// record issues is remembered too (the S3 path learned it in its first pass).
     async fn analyse(
         &self,
         rec: &Record<'_>,
         input: InputRef,
         learn: bool,
+        inv: &Invocation,
         counts: &mut Counts,
-    ) -> Option<Alert> {
-        self.fetch_sessions(rec, counts).await;
+    ) -> crate::core::model::RecordReport {
+        self.fetch_sessions(rec, inv, counts).await;
         let report = self.pipeline.report(rec, input, &self.local);
         #[cfg(any(test, feature = "testing"))]
         if let Some(kept) = &self.reports {
@@ -413,9 +459,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             if let Some(session) = Session::from_report(&report) {
                 counts.sessions_learned += 1;
                 self.local.learn(session.clone());
-                if let Some(shared) = &self.shared {
+                if let Some(shared) = self.shared_store(inv) {
                     if let Err(e) = shared.save(&session).await {
-                        self.store_failed(&e, counts);
+                        let mut t = claims::Tally::default();
+                        self.store_failed(&e, inv, &mut t);
+                        counts.store_errors += t.store_errors;
                     }
                 }
             }
@@ -426,7 +474,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         for f in &report.findings {
             *counts.findings.entry(f.rule).or_default() += 1;
         }
-        alert::build(&report, self.config.min_severity, self.config.format)
+        report
     }
 
     fn decode_input(
@@ -475,11 +523,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
 
     /// Copies into this instance's memory the sessions of a record's chain that only the shared
     /// table knows, hop by hop, each key asked at most once. Records without a temporary key, and
-    /// a function without a table, make no call.
-    async fn fetch_sessions(&self, rec: &Record<'_>, counts: &mut Counts) {
-        let Some(shared) = &self.shared else {
+    /// a function without a table (or whose table failed in this invocation), make no call.
+    async fn fetch_sessions(&self, rec: &Record<'_>, inv: &Invocation, counts: &mut Counts) {
+        if self.shared.is_none() {
             return;
-        };
+        }
         let Some(Lookup { key, at, own_event }) = Pipeline::lookup(rec) else {
             return;
         };
@@ -489,17 +537,31 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             if asked.contains(&k) || asked.len() >= MAX_CHAIN {
                 break;
             }
+            let Some(shared) = self.shared_store(inv) else {
+                break;
+            };
             match shared.sessions(&k).await {
                 Ok(all) => all.into_iter().for_each(|s| {
                     self.local.learn(s);
                 }),
                 Err(e) => {
-                    self.store_failed(&e, counts);
+                    let mut t = claims::Tally::default();
+                    self.store_failed(&e, inv, &mut t);
+                    counts.store_errors += t.store_errors;
                     break;
                 }
             }
             asked.push(k);
         }
+    }
+}
+
+/// A direct invocation's payload as the one input of a batch.
+fn direct(bytes: &[u8]) -> Input<'_> {
+    Input {
+        source: "event".to_owned(),
+        bytes,
+        queued: None,
     }
 }
 

@@ -7,9 +7,11 @@
 //! `TemporaryFailure`); a missing or forbidden object, a corrupt one, or one in a bucket not in
 //! `LOG_BUCKETS` is logged with its bucket and key, counted and acknowledged (`PermanentFailure`).
 
-use super::{Counts, Handler};
+use super::budget::{Invocation, PUBLISH_BUDGET};
+use super::claims::{Delivery, RetryWhy};
+use super::{Counts, Handler, PUBLISH_CONCURRENCY};
 use crate::aws::s3::{self, Decoded, ObjectRef, ObjectSource, ResultCode};
-use crate::aws::sns::{PublishError, Publisher};
+use crate::aws::sns::Publisher;
 use crate::aws::store::SessionStore;
 use crate::core::model::InputRef;
 use crate::core::sanitize::clean;
@@ -32,7 +34,12 @@ pub enum ObjectOutcome {
 
 impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     /// An S3 Batch Operations invocation: each task's object, and the documented response.
-    pub(super) async fn handle_batch(&self, job: &s3::BatchJob, counts: &mut Counts) -> Value {
+    pub(super) async fn handle_batch(
+        &self,
+        job: &s3::BatchJob,
+        inv: &Invocation,
+        counts: &mut Counts,
+    ) -> Value {
         let mut seen = HashSet::new();
         let mut results = Vec::with_capacity(job.tasks.len());
         for task in &job.tasks {
@@ -42,7 +49,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                     tracing::warn!(task = %clean(&task.task_id, 100), why = %why, "Batch Operations task without an object");
                     (ResultCode::PermanentFailure, why.clone())
                 }
-                Ok(obj) => match self.read_object(obj, &mut seen, counts).await {
+                Ok(obj) => match self.read_object(obj, &mut seen, inv, counts).await {
                     ObjectOutcome::Read { records, alerts } => (
                         ResultCode::Succeeded,
                         format!("{records} records read, {alerts} alerts"),
@@ -68,13 +75,16 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     }
 
     /// Reads one object: two streaming passes, like `replay`. Pass 1 learns the sessions its
-    /// records issue (into this instance's memory and the shared store); pass 2 runs every
-    /// record through the core and publishes its alerts, once per eventID. The object is read
-    /// twice (two GETs) so that nothing but the record at hand is held.
+    /// records issue (into this instance's memory, and into the shared store in
+    /// `BatchWriteItem`s of 25); pass 2 runs every record through the core and publishes its
+    /// alerts, once per eventID, [`PUBLISH_CONCURRENCY`] at a time. The object is read twice
+    /// (two GETs) so that nothing but the records at hand (and the alerts of one round) is held.
+    /// Not started when the invocation's deadline is near (retried).
     pub async fn read_object(
         &self,
         obj: &ObjectRef,
         seen: &mut HashSet<ObjectRef>,
+        inv: &Invocation,
         counts: &mut Counts,
     ) -> ObjectOutcome {
         let url = obj.url();
@@ -94,30 +104,40 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             tracing::info!(object = %url, why, "object skipped");
             return ObjectOutcome::Skipped(why);
         }
+        if !inv.can_start(PUBLISH_BUDGET) {
+            return self.object_failed(
+                &url,
+                true,
+                "not started: too close to the invocation's deadline".into(),
+                counts,
+            );
+        }
         seen.insert(obj.clone());
         // Pass 1: sessions.
         let body = match self.objects.get(obj).await {
             Ok(b) => b,
             Err(e) => return self.object_failed(&url, e.is_retryable(), e.to_string(), counts),
         };
-        let (tracker, fed) =
-            s3::learn(body, url.clone(), crate::core::session::MEMORY_CAPACITY).await;
+        let (sessions, fed) = s3::learn(body, url.clone()).await;
         counts.object_bytes += fed.bytes;
         if let Some(e) = fed.error {
             return self.object_failed(&url, e.is_retryable(), e.to_string(), counts);
         }
-        let Some(tracker) = tracker else {
+        let Some(sessions) = sessions else {
             return self.object_failed(&url, true, "the decoder thread failed".into(), counts);
         };
-        for session in tracker.into_sessions() {
-            counts.sessions_learned += 1;
+        counts.sessions_learned += sessions.len() as u64;
+        for session in &sessions {
             self.local.learn(session.clone());
-            if let Some(shared) = &self.shared {
-                if let Err(e) = shared.save(&session).await {
-                    self.store_failed(&e, counts);
-                }
+        }
+        if let Some(shared) = self.shared_store(inv) {
+            if let Err(e) = shared.save_all(&sessions).await {
+                let mut t = super::claims::Tally::default();
+                self.store_failed(&e, inv, &mut t);
+                counts.store_errors += t.store_errors;
             }
         }
+        drop(sessions);
         // Pass 2: every record.
         let body = match self.objects.get(obj).await {
             Ok(b) => b,
@@ -128,7 +148,10 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             mut output,
             done,
         } = s3::decoder();
-        let (mut records, mut alerts, mut unpublished) = (0u64, 0u64, None::<(u64, PublishError)>);
+        let (mut records, mut alerts, mut unpublished) = (0u64, 0u64, None::<(u64, RetryWhy)>);
+        // Alerts wait here until a round of them is published together.
+        let round = PUBLISH_CONCURRENCY * 4;
+        let mut ready: Vec<((), crate::core::alert::Alert)> = Vec::new();
         let consume = async {
             while let Some(batch) = output.recv().await {
                 for item in batch {
@@ -151,13 +174,18 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                                 file: url.clone(),
                                 index,
                             };
-                            if let Some(a) = self.analyse(&rec, input, false, counts).await {
-                                match self.publish_once(&a, counts).await {
-                                    Ok(()) => alerts += 1,
-                                    Err(e) => match &mut unpublished {
-                                        Some((n, _)) => *n += 1,
-                                        None => unpublished = Some((1, e)),
-                                    },
+                            let report = self.analyse(&rec, input, false, inv, counts).await;
+                            if let Some(a) = crate::core::alert::build(
+                                &report,
+                                self.config.min_severity,
+                                self.config.format,
+                            ) {
+                                ready.push(((), a));
+                            }
+                            if ready.len() >= round {
+                                let batch = std::mem::take(&mut ready);
+                                for ((), d) in self.deliver(batch, inv, counts).await {
+                                    tally(d, &mut alerts, &mut unpublished);
                                 }
                             }
                         }
@@ -174,6 +202,9 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             }
         };
         let (fed, ()) = tokio::join!(s3::feed(body, input), consume);
+        for ((), d) in self.deliver(ready, inv, counts).await {
+            tally(d, &mut alerts, &mut unpublished);
+        }
         counts.object_bytes += fed.bytes;
         let decoded = done.await;
         if let Some((n, e)) = unpublished {
@@ -221,5 +252,16 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             tracing::error!(object = %url, error = %why, "object not read; acknowledged, not retried");
         }
         ObjectOutcome::Failed { retry, why }
+    }
+}
+
+/// Adds one delivery to an object's tally: published (or published before), or not.
+fn tally(d: Delivery, alerts: &mut u64, unpublished: &mut Option<(u64, RetryWhy)>) {
+    match d {
+        Delivery::Published | Delivery::Duplicate => *alerts += 1,
+        Delivery::Retry { why } => match unpublished {
+            Some((n, _)) => *n += 1,
+            None => *unpublished = Some((1, why)),
+        },
     }
 }

@@ -5,7 +5,7 @@
 
 use super::{Body, ObjectError, ObjectRef, ObjectSource};
 use crate::core::pipeline::Pipeline;
-use crate::core::session::SessionTracker;
+use crate::core::session::Session;
 use crate::input::{self, DecodeError, Item, Stop};
 use std::io::{self, Read};
 use tokio::sync::mpsc;
@@ -171,16 +171,17 @@ pub fn decoder() -> Decoder {
 }
 
 /// Pass 1 over an object: the sessions its records issue ([`Pipeline::session_issued`] on
-/// each record, on a blocking thread). Decoding errors are left to pass 2. `None` if the
-/// decoder thread died.
-pub async fn learn(body: Body, name: String, capacity: usize) -> (Option<SessionTracker>, Fed) {
+/// each record, on a blocking thread), in record order; the caller learns them into the one
+/// tracker of its instance. Decoding errors are left to pass 2. `None` if the decoder thread
+/// died.
+pub async fn learn(body: Body, name: String) -> (Option<Vec<Session>>, Fed) {
     let (tx, reader) = chunk_channel();
     let thread = tokio::task::spawn_blocking(move || {
-        let mut tracker = SessionTracker::new(capacity);
+        let mut sessions = Vec::new();
         let mut sink = |item: Item<'_>| -> Result<(), Stop> {
             if let Item::Record { index, json, .. } = item {
                 if let Some(s) = Pipeline::session_issued(json, &name, index) {
-                    tracker.learn(s);
+                    sessions.push(s);
                 }
             }
             Ok(())
@@ -188,7 +189,7 @@ pub async fn learn(body: Body, name: String, capacity: usize) -> (Option<Session
         let _ = input::maybe_gunzip(reader)
             .map_err(DecodeError::Io)
             .and_then(|r| input::decode_stream(r, &mut sink));
-        tracker
+        sessions
     });
     let fed = feed(body, tx).await;
     (thread.await.ok(), fed)

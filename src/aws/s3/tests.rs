@@ -428,15 +428,10 @@ mod t {
             "events/sessions/user-role-chain/111122223333_CloudTrail_us-east-1_20261120T0900Z_c.json",
         )
         .unwrap();
-        let (t, fed) = learn(Body::from_chunks([Ok(gz(&text))]), "x".into(), 10).await;
+        let (t, fed) = learn(Body::from_chunks([Ok(gz(&text))]), "x".into()).await;
         assert_eq!(fed.error, None);
         assert!(!t.unwrap().is_empty());
-        let (t, _) = learn(
-            Body::from_chunks([Ok(gz(r#"{"Records":[]}"#))]),
-            "x".into(),
-            10,
-        )
-        .await;
+        let (t, _) = learn(Body::from_chunks([Ok(gz(r#"{"Records":[]}"#))]), "x".into()).await;
         assert!(t.unwrap().is_empty());
     }
 
