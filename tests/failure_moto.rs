@@ -412,7 +412,8 @@ async fn dynamodb_unavailable_mid_run_degrades_to_memory() {
     assert!(proxy.count("PutItem").0 >= 1);
 
     // It goes away (connections reset): the use of that session is still alerted, attributed
-    // from the instance's memory; the failed claim and settle are counted.
+    // from the instance's memory; the failed claim is counted, and the store is not called
+    // again in this invocation (the settle is skipped).
     proxy.fail(Fault::Refuse);
     let c = run(
         &a,
@@ -420,7 +421,8 @@ async fn dynamodb_unavailable_mid_run_degrades_to_memory() {
     )
     .await;
     assert_eq!(c.alerts_published, 1);
-    assert!(c.store_errors >= 2, "{c:?}");
+    assert_eq!(c.store_errors, 1, "{c:?}");
+    assert!(c.store_skipped >= 1, "{c:?}");
     let sent = a.publisher.published();
     assert!(
         sent.last().unwrap().text.contains(
@@ -437,9 +439,10 @@ async fn dynamodb_unavailable_mid_run_degrades_to_memory() {
     let c = run(&a, &login).await;
     let took = started.elapsed();
     assert_eq!(c.alerts_published, 1);
-    assert!(c.store_errors >= 2, "{c:?}");
+    assert_eq!(c.store_errors, 1, "{c:?}");
+    assert!(c.store_skipped >= 1, "{c:?}");
     assert!(
-        took <= 2 * rootwatch::aws::sns::STORE_OPERATION_TIMEOUT + Duration::from_secs(3),
+        took <= rootwatch::aws::sns::STORE_OPERATION_TIMEOUT + Duration::from_secs(3),
         "{took:?}"
     );
 
@@ -456,13 +459,13 @@ async fn dynamodb_unavailable_mid_run_degrades_to_memory() {
     assert!(
         b.publisher.published()[0]
             .text
-            .contains("Session origin: not yet known"),
+            .contains("Session origin: not known"),
         "{}",
         b.publisher.published()[0].text
     );
 
-    // Logged once per instance, however many calls failed.
-    assert_eq!(logs.count("session store unavailable"), 2);
+    // Logged once per invocation, however many calls failed: three invocations met a failure.
+    assert_eq!(logs.count("session store unavailable"), 3);
 
     // The table comes back: the next claim goes there again.
     proxy.pass();
@@ -487,7 +490,7 @@ async fn dynamodb_unavailable_mid_run_degrades_to_memory() {
         claim.item().and_then(|i| i.get("state")),
         Some(&aws_sdk_dynamodb::types::AttributeValue::S("sent".into()))
     );
-    assert_eq!(logs.count("session store unavailable"), 2);
+    assert_eq!(logs.count("session store unavailable"), 3);
 }
 
 #[tokio::test]
@@ -528,8 +531,28 @@ async fn one_event_three_times_in_sqs_batches_to_two_instances_alerts_once() {
         } else {
             (a.handle(&first).await, b.handle(&second).await)
         };
-        assert_eq!(x.unwrap(), failures(&[]), "round {round}");
-        assert_eq!(y.unwrap(), failures(&[]), "round {round}");
+        // A delivery that met another's unsettled claim is returned to its queue, never
+        // acknowledged; the queue redelivers it (here at once: the other has settled by now).
+        let mut again: Vec<(&Handler<SnsPublisher, DynamoStore>, Vec<String>)> = Vec::new();
+        for (h, r) in [(&a, x), (&b, y)] {
+            let failed: Vec<String> = r.unwrap()["batchItemFailures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+                .collect();
+            if !failed.is_empty() {
+                again.push((h, failed));
+            }
+        }
+        for (h, ids) in again {
+            let msgs: Vec<(&str, &str)> = ids.iter().map(|i| (i.as_str(), ev.as_str())).collect();
+            assert_eq!(
+                h.handle(&sqs(&msgs)).await.unwrap(),
+                failures(&[]),
+                "round {round}: redelivered after the claim settled: acknowledged"
+            );
+        }
         let got = drain(&cfg, &queue, 1, WAIT).await;
         assert_eq!(
             got.len(),

@@ -24,7 +24,7 @@ use crate::core::sanitize::clean;
 use crate::core::session::{Session, MAX_CHAIN};
 use crate::input::{self, Item};
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Lambda's Invoke API accepts only valid JSON payloads, so the runtime always hands us JSON.
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
@@ -328,10 +328,14 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             bytes,
             queued: None,
         }];
-        self.process_in(&inputs, &Invocation::default(), counts)
+        let inv = Invocation::default();
+        let result = self
+            .process_in(&inputs, &inv, counts)
             .await
             .pop()
-            .unwrap_or(Ok(()))
+            .unwrap_or(Ok(()));
+        counts.store_skipped += inv.store_skipped();
+        result
     }
 
     /// [`Handler::process_in`] for named inputs that are not queued messages, without a
@@ -349,8 +353,10 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                 queued: None,
             })
             .collect();
-        self.process_in(&inputs, &Invocation::default(), counts)
-            .await
+        let inv = Invocation::default();
+        let results = self.process_in(&inputs, &inv, counts).await;
+        counts.store_skipped += inv.store_skipped();
+        results
     }
 
     /// Processes the records of several inputs (an SQS batch) together, in eventTime order, so
@@ -412,7 +418,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     }
 
     /// Publishes alerts [`PUBLISH_CONCURRENCY`] at a time, each at most once
-    /// ([`claims`]), and counts what became of them.
+    /// ([`claims`]), and counts what became of them. Copies of one eventID in the same round
+    /// (one event delivered twice in a batch) are published once and share its outcome.
     async fn deliver<K: Copy>(
         &self,
         alerts: Vec<(K, Alert)>,
@@ -420,20 +427,46 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         counts: &mut Counts,
     ) -> Vec<(K, Delivery)> {
         use futures_util::stream::{self, StreamExt};
-        let done: Vec<(K, Delivery, claims::Tally)> = stream::iter(alerts)
-            .map(|(k, a)| async move {
+        let mut unique: Vec<(K, Alert)> = Vec::with_capacity(alerts.len());
+        let mut copies: Vec<(K, usize)> = Vec::new();
+        let mut first: HashMap<String, usize> = HashMap::new();
+        for (k, a) in alerts {
+            match a.event_id.as_ref().and_then(|id| first.get(id)) {
+                Some(&at) => copies.push((k, at)),
+                None => {
+                    if let Some(id) = &a.event_id {
+                        first.insert(id.clone(), unique.len());
+                    }
+                    unique.push((k, a));
+                }
+            }
+        }
+        let mut done: Vec<(usize, K, Delivery, claims::Tally)> = stream::iter(unique)
+            .enumerate()
+            .map(|(n, (k, a))| async move {
                 let (d, t) = self.publish_once(&a, inv).await;
-                (k, d, t)
+                (n, k, d, t)
             })
             .buffer_unordered(PUBLISH_CONCURRENCY)
             .collect()
             .await;
-        done.into_iter()
-            .map(|(k, d, t)| {
-                counts.delivered(&d, &t);
-                (k, d)
-            })
-            .collect()
+        done.sort_by_key(|(n, ..)| *n);
+        let mut out: Vec<(K, Delivery)> = Vec::with_capacity(done.len() + copies.len());
+        for (k, at) in copies {
+            let d = match &done[at].2 {
+                Delivery::Published | Delivery::Duplicate => Delivery::Duplicate,
+                Delivery::Retry { .. } => Delivery::Retry {
+                    why: RetryWhy::Held,
+                },
+            };
+            counts.delivered(&d, &claims::Tally::default());
+            out.push((k, d));
+        }
+        for (_, k, d, t) in done {
+            counts.delivered(&d, &t);
+            out.push((k, d));
+        }
+        out
     }
 
     /// The pipeline on one parsed record (its session's origin from memory, after the shared
