@@ -140,7 +140,10 @@ export class RootActivityDetector extends Construct {
   public readonly key: kms.Key;
   public readonly topic: sns.Topic;
   public readonly table?: dynamodb.Table;
-  public readonly role: iam.Role;
+  /** Role of the event function (cloudTrailRules). */
+  public readonly role?: iam.Role;
+  /** Role of the log-archive function (logArchiveBucket). */
+  public readonly logArchiveRole?: iam.Role;
   /** The event path (cloudTrailRules, the default). */
   public readonly function?: lambda.Function;
   public readonly deadLetterQueue?: sqs.Queue;
@@ -189,16 +192,29 @@ export class RootActivityDetector extends Construct {
       description: 'rootwatch - SNS alert topic, SQS queues, sessions table and logs',
       enableKeyRotation: true,
     });
-    this.role = new iam.Role(this, 'FunctionRole', {
-      description: 'rootwatch functions - publish to their topic, use their key, table, queues and log files',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    });
+    // One role per function, each with only what its function needs: the event function never
+    // reads S3 or the log files' key, the log-archive function never reads the buffer queue.
+    const lambdaRole = (roleId: string, description: string) =>
+      new iam.Role(this, roleId, {
+        description,
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      });
+    if (eventRules) {
+      this.role = lambdaRole('FunctionRole', 'rootwatch event function - publish to its topic, use its key, table, queue and log group');
+    }
+    if (logArchive) {
+      this.logArchiveRole = lambdaRole(
+        'LogArchiveFunctionRole',
+        'rootwatch log-archive function - read the log files, publish to its topic, use its key, table, queue and log group',
+      );
+    }
+    const functionRoles = [this.role, this.logArchiveRole].filter((r) => r !== undefined);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'FunctionPublishesAndReads',
-        principals: [this.role],
+        principals: functionRoles,
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),
@@ -248,7 +264,7 @@ export class RootActivityDetector extends Construct {
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyTheFunctionPublishes',
-        principals: [this.role],
+        principals: functionRoles,
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
       }),
@@ -334,12 +350,9 @@ export class RootActivityDetector extends Construct {
     if (eventRules) this.logGroup = logGroup('FunctionLogGroup');
     const logArchiveLogGroup = logArchive ? logGroup('LogArchiveLogGroup') : undefined;
 
-    const statements = [
-      new iam.PolicyStatement({
-        sid: 'OwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup, logArchiveLogGroup].filter((g) => g !== undefined).map((g) => g.logGroupArn),
-      }),
+    // What both functions need: their log group, the topic, the key, the table, X-Ray.
+    const common = (group: logs.LogGroup) => [
+      new iam.PolicyStatement({ sid: 'OwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [group.logGroupArn] }),
       // sns:Publish also authorises PublishBatch.
       new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
       new iam.PolicyStatement({
@@ -348,25 +361,62 @@ export class RootActivityDetector extends Construct {
         resources: [this.key.keyArn],
       }),
     ];
-    if (this.bufferQueue) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'ReadTheBufferQueue',
-          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-          resources: [this.bufferQueue.queueArn],
-        }),
-      );
-    } else if (this.deadLetterQueue) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'OnFailureDestination',
-          actions: ['sqs:SendMessage'],
-          resources: [this.deadLetterQueue.queueArn],
-        }),
-      );
+    const tail = () => {
+      const out: iam.PolicyStatement[] = [];
+      if (this.table) {
+        out.push(
+          new iam.PolicyStatement({
+            sid: 'SessionsTable',
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+            resources: [this.table.tableArn],
+          }),
+        );
+      }
+      return out;
+    };
+    const rolePolicy = (policyId: string, role: iam.Role, statements: iam.PolicyStatement[]) => {
+      const rp = new iam.Policy(this, policyId, { statements, roles: [role] });
+      Validations.of(rp).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing to an SSE-KMS topic needs GenerateDataKey and its variants; the statement is limited to the one key of this construct.',
+      });
+      if (props.tracing) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is opt-in).',
+        });
+      }
+      return rp;
+    };
+
+    let policy: iam.Policy | undefined;
+    if (this.role && this.logGroup) {
+      const statements = common(this.logGroup);
+      if (this.bufferQueue) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'ReadTheBufferQueue',
+            actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+            resources: [this.bufferQueue.queueArn],
+          }),
+        );
+      } else if (this.deadLetterQueue) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'OnFailureDestination',
+            actions: ['sqs:SendMessage'],
+            resources: [this.deadLetterQueue.queueArn],
+          }),
+        );
+      }
+      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail()]);
     }
-    const logFilesArn = logArchive ? `arn:${stack.partition}:s3:::${logArchive.bucket}/${logArchive.prefix}*` : undefined;
-    if (logArchive && this.logArchiveQueue && logFilesArn) {
+
+    let logArchivePolicy: iam.Policy | undefined;
+    if (logArchive && this.logArchiveRole && logArchiveLogGroup && this.logArchiveQueue) {
+      const logFilesArn = `arn:${stack.partition}:s3:::${logArchive.bucket}/${logArchive.prefix}*`;
+      const statements = common(logArchiveLogGroup);
       statements.push(
         new iam.PolicyStatement({
           sid: 'ReadTheLogArchiveQueue',
@@ -388,33 +438,11 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-    }
-    if (this.table) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'SessionsTable',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-          resources: [this.table.tableArn],
-        }),
-      );
-    }
-    const policy = new iam.Policy(this, 'FunctionPolicy', { statements, roles: [this.role] });
-    Validations.of(policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason:
-        'Publishing to an SSE-KMS topic needs GenerateDataKey and its variants; the statement is limited to the one key of this construct.',
-    });
-    if (logArchive) {
-      Validations.of(policy).acknowledge({
+      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail()]);
+      Validations.of(logArchivePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.bucket}/${logArchive.prefix}*]`,
         reason:
           's3:GetObject on the log files of one bucket under one key prefix: CloudTrail names a new object every five minutes per account and region, so no fixed list of objects exists.',
-      });
-    }
-    if (props.tracing) {
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is opt-in).',
       });
     }
 
@@ -424,7 +452,15 @@ export class RootActivityDetector extends Construct {
       // reference to the function, which names the role in DETECTOR_RESOURCES.
       this.batchOperationsRole = new iam.Role(this, 'BatchOperationsRole', {
         description: 'rootwatch - S3 Batch Operations backfill jobs invoke the log-archive function',
-        assumedBy: new iam.ServicePrincipal('batchoperations.s3.amazonaws.com'),
+        // Confused deputy: only jobs of this account and region. (AWS's Batch Operations pages
+        // show the trust policy without conditions and do not list these keys; a job that cannot
+        // assume the role fails at once, see docs/deploy.md.)
+        assumedBy: new iam.ServicePrincipal('batchoperations.s3.amazonaws.com', {
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:s3:${stack.region}:${stack.account}:job/*` },
+          },
+        }),
       });
     }
 
@@ -484,10 +520,12 @@ export class RootActivityDetector extends Construct {
     // bus (named by a prop), the topic's subscriptions (TOPIC-ARN:UUID), the trail topic
     // subscription, and the roles, queues and table (generated names that a long stack name may
     // shorten).
-    const own = [`${Aws.STACK_NAME}-*`, this.key.keyId, this.role.roleName, this.topic.topicArn, `${this.topic.topicArn}:*`];
+    const own = [`${Aws.STACK_NAME}-*`, this.key.keyId, this.topic.topicArn, `${this.topic.topicArn}:*`];
+    if (this.role) own.push(this.role.roleName);
     if (this.centralBus) own.push(this.centralBus.eventBusName);
     for (const q of [this.deadLetterQueue, this.bufferQueue]) if (q) own.push(q.queueName);
     if (this.table) own.push(this.table.tableName);
+    if (this.logArchiveRole) own.push(this.logArchiveRole.roleName);
     for (const q of [this.logArchiveQueue, this.logArchiveDeadLetterQueue]) if (q) own.push(q.queueName);
     if (this.cloudTrailSubscription) own.push(this.cloudTrailSubscription.ref);
     if (this.batchOperationsRole) own.push(this.batchOperationsRole.roleName);
@@ -506,14 +544,14 @@ export class RootActivityDetector extends Construct {
     environment.DETECTOR_RESOURCES = this.detectorResources;
 
     // Two functions, one binary: the event function (CloudTrail events, 30 s) and the
-    // log-archive function (one log file per invocation, 300 s). Same role, separate timeouts,
+    // log-archive function (one log file per invocation, 300 s). Separate roles, timeouts,
     // concurrency, log groups and alarms.
-    const rustFunction = (fnId: string, fnProps: lambda.FunctionOptions) => {
+    const rustFunction = (fnId: string, role: iam.Role, rolePolicy: iam.Policy, fnProps: lambda.FunctionOptions) => {
       const fn = new RustFunction(this, fnId, {
         manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),
         binaryName: 'rootwatch',
         architecture: lambda.Architecture.ARM_64,
-        role: this.role,
+        role,
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
         systemLogLevelV2: lambda.SystemLogLevel.WARN,
@@ -521,13 +559,13 @@ export class RootActivityDetector extends Construct {
         bundling: RUST_BUNDLING,
         ...fnProps,
       });
-      fn.node.addDependency(policy);
+      fn.node.addDependency(rolePolicy);
       (fn.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', FUNCTION_CHECKOV_SKIPS);
       return fn;
     };
 
-    if (eventRules && this.logGroup && this.deadLetterQueue) {
-      this.function = rustFunction('Function', {
+    if (eventRules && this.logGroup && this.deadLetterQueue && this.role && policy) {
+      this.function = rustFunction('Function', this.role, policy, {
         description: 'rootwatch - alerts on root-user activity, role-session starts and detector tampering',
         // Generous defaults, not tuned on Lambda: per record ~0.03 ms, per alert publish ~3 ms on an emulator (docs/performance.md).
         memorySize: 256,
@@ -560,10 +598,10 @@ export class RootActivityDetector extends Construct {
       }
     }
 
-    if (logArchive && logArchiveLogGroup && this.logArchiveQueue && this.logArchiveDeadLetterQueue) {
+    if (logArchive && logArchiveLogGroup && this.logArchiveQueue && this.logArchiveDeadLetterQueue && this.logArchiveRole && logArchivePolicy) {
       // One message per invocation, so the timeout bounds one log file and a failure retries one.
       // Generous defaults, not tuned on Lambda: 512 MB and 300 s to decompress and scan one large log file.
-      this.logArchiveFunction = rustFunction('LogArchiveFunction', {
+      this.logArchiveFunction = rustFunction('LogArchiveFunction', this.logArchiveRole, logArchivePolicy, {
         description: 'rootwatch - the same detection on CloudTrail log files in the log-archive bucket',
         memorySize: 512,
         timeout: LOG_ARCHIVE_TIMEOUT,
@@ -579,7 +617,7 @@ export class RootActivityDetector extends Construct {
         reportBatchItemFailures: true,
         maxConcurrency: logArchive.concurrency,
       });
-      mapping.node.addDependency(policy);
+      mapping.node.addDependency(logArchivePolicy);
 
       if (logArchive.eventBridge) {
         // S3 "Object Created" events of log files: on the default bus of the bucket's account

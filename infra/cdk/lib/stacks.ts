@@ -29,10 +29,13 @@ export class RootwatchStack extends Stack {
     const d = (this.detector = new RootActivityDetector(this, 'Detector', props.detector));
     new CfnOutput(this, 'AlertTopicArn', { value: d.topic.topicArn });
     new CfnOutput(this, 'AlertKeyArn', { value: d.key.keyArn });
-    new CfnOutput(this, 'FunctionRoleArn', {
-      value: d.role.roleArn,
-      description: 'Role of the functions; a log-archive bucket or key in another account must allow it',
-    });
+    if (d.role) new CfnOutput(this, 'FunctionRoleArn', { value: d.role.roleArn, description: 'Role of the event function' });
+    if (d.logArchiveRole) {
+      new CfnOutput(this, 'LogArchiveFunctionRoleArn', {
+        value: d.logArchiveRole.roleArn,
+        description: 'Role of the log-archive function; a log-archive bucket or key in another account must allow it',
+      });
+    }
     if (d.centralBus) {
       new CfnOutput(this, 'CentralBusArn', { value: d.centralBus.eventBusArn });
       new CfnOutput(this, 'CentralBusName', { value: d.centralBus.eventBusName });

@@ -59,6 +59,7 @@ function roleStatements(t: Template, roleId: string): Json[] {
   return out;
 }
 
+/** The role of the (first) function: the event function, or the log-archive function when alone. */
 function functionRoleId(t: Template): string {
   const [[, fn]] = ofType(t, 'AWS::Lambda::Function');
   return fn.Properties.Role['Fn::GetAtt'][0];
@@ -505,6 +506,12 @@ describe('DETECTOR_RESOURCES', () => {
     }
   });
 
+  it('names both functions\' roles', () => {
+    const { t } = mainStack(LOG_ARCHIVE);
+    const text = JSON.stringify(functions(t)[0][1].Properties.Environment.Variables.DETECTOR_RESOURCES);
+    for (const [, fn] of functions(t)) assert.ok(text.includes(`{"Ref":"${fn.Properties.Role['Fn::GetAtt'][0]}"}`));
+  });
+
   it('is the same for both functions and takes extra entries', () => {
     const { t } = mainStack({ ...LOG_ARCHIVE, extraDetectorResources: ['StackSet-rootwatch-forwarder-*'] });
     const values = functions(t).map(([, f]) => JSON.stringify(f.Properties.Environment.Variables.DETECTOR_RESOURCES));
@@ -586,7 +593,7 @@ describe('log-archive option', () => {
   });
 
   it('s3:GetObject under the prefix only, kms:Decrypt through S3 in the key\'s region only', () => {
-    const st = roleStatements(t, functionRoleId(t));
+    const st = roleStatements(t, laFn.Properties.Role['Fn::GetAtt'][0]);
     const s3 = st.filter((s) => actions(s).some((a) => a.startsWith('s3:')));
     assert.deepEqual(s3.map((s) => [actions(s), s.Resource]), [
       [['s3:GetObject'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-org-trail-logs/AWSLogs/*']] }],
@@ -616,7 +623,44 @@ describe('log-archive option', () => {
       [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-rootwatch-batch/rootwatch-batch/*']] }],
       [['s3:GetBucketLocation'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-rootwatch-batch']] }],
     ]);
-    mainStack({ ...LOG_ARCHIVE, batchOperationsBucket: undefined }).t.resourceCountIs('AWS::IAM::Role', 1);
+    mainStack({ ...LOG_ARCHIVE, batchOperationsBucket: undefined }).t.resourceCountIs('AWS::IAM::Role', 2);
+  });
+
+  it('the Batch Operations role trusts only jobs of this account and region (confused deputy)', () => {
+    const [[, role]] = ofType(t, 'AWS::IAM::Role').filter(([, r]) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('batchoperations'));
+    const [st] = role.Properties.AssumeRolePolicyDocument.Statement;
+    assert.deepEqual(st.Principal, { Service: 'batchoperations.s3.amazonaws.com' });
+    assert.deepEqual(st.Condition, {
+      StringEquals: { 'aws:SourceAccount': '111122223333' },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:us-east-1:111122223333:job/*']] } },
+    });
+  });
+
+  it('each function has its own role, with only what it needs', () => {
+    const [, evFn] = fnByTimeout(t, FUNCTION_TIMEOUT.toSeconds());
+    const evRole = evFn.Properties.Role['Fn::GetAtt'][0];
+    const laRole = laFn.Properties.Role['Fn::GetAtt'][0];
+    assert.notEqual(evRole, laRole);
+    const sids = (roleId: string) => roleStatements(t, roleId).map((s) => s.Sid);
+    assert.deepEqual(sids(evRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheBufferQueue', 'SessionsTable']);
+    assert.deepEqual(sids(laRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheLogArchiveQueue', 'ReadTheLogFiles', 'DecryptTheLogFilesThroughS3', 'SessionsTable']);
+    const ev = JSON.stringify(roleStatements(t, evRole));
+    for (const x of ['s3:', LOG_ARCHIVE.logArchiveKeyArn!, laQueueId]) assert.ok(!ev.includes(x), `event function role: ${x}`);
+    assert.ok(!JSON.stringify(roleStatements(t, laRole)).includes('"sqs:SendMessage"'));
+    // Each writes only its own log group.
+    const logs = (roleId: string) => roleStatements(t, roleId).find((s) => s.Sid === 'OwnLogs').Resource['Fn::GetAtt'][0];
+    assert.equal(logs(evRole), evFn.Properties.LoggingConfig.LogGroup.Ref);
+    assert.equal(logs(laRole), laFn.Properties.LoggingConfig.LogGroup.Ref);
+    // No wildcard resource but the log-file prefix; both roles may use the key and publish.
+    for (const roleId of [evRole, laRole]) {
+      for (const s of roleStatements(t, roleId)) assert.ok(!JSON.stringify(s.Resource).includes('*') || s.Sid === 'ReadTheLogFiles', `${roleId} ${s.Sid}`);
+    }
+    const [[, key]] = ofType(t, 'AWS::KMS::Key').filter(([, k]) => JSON.stringify(k).includes('FunctionPublishesAndReads'));
+    const fnKey = key.Properties.KeyPolicy.Statement.find((s: Json) => s.Sid === 'FunctionPublishesAndReads');
+    assert.deepEqual(fnKey.Principal.AWS, [{ 'Fn::GetAtt': [evRole, 'Arn'] }, { 'Fn::GetAtt': [laRole, 'Arn'] }]);
+    const [[, topicPolicy]] = ofType(t, 'AWS::SNS::TopicPolicy').filter(([, p]) => JSON.stringify(p).includes('OnlyTheFunctionPublishes'));
+    const pub = topicPolicy.Properties.PolicyDocument.Statement.find((s: Json) => s.Sid === 'OnlyTheFunctionPublishes');
+    assert.deepEqual(pub.Principal.AWS, [{ 'Fn::GetAtt': [evRole, 'Arn'] }, { 'Fn::GetAtt': [laRole, 'Arn'] }]);
   });
 
   it('eventbridge only: no topic subscription; sns only: no S3 rule', () => {
