@@ -23,6 +23,14 @@ export interface RootActivityDetectorProps {
   readonly manifestPath?: string;
   /** E-mail address subscribed to the alert topic. @default none */
   readonly alertEmail?: string;
+  /** E-mail address subscribed to the detector health topic (heartbeat and operational alarms). @default none */
+  readonly healthEmail?: string;
+  /**
+   * Schedule of the heartbeat sent through the event path (dead man's switch), an EventBridge
+   * rate() or cron() expression firing at least once an hour (the Heartbeat alarm sums an hour).
+   * '' turns the heartbeat and its alarm off. @default 'rate(30 minutes)'
+   */
+  readonly heartbeatSchedule?: string;
   /** MIN_SEVERITY. @default 'medium' */
   readonly minSeverity?: Severity;
   /** ALERT_FORMAT. @default 'standard' */
@@ -95,11 +103,17 @@ export const LOG_ARCHIVE_VISIBILITY_TIMEOUT = Duration.seconds(6 * LOG_ARCHIVE_T
 export const RUST_BUNDLING: BundlingOptions = { profile: 'dist' };
 /** Key prefix (in batchOperationsBucket) of S3 Batch Operations manifests and reports. */
 export const BATCH_OPERATIONS_PREFIX = 'rootwatch-batch/';
+/** The heartbeat's default schedule; the Heartbeat alarm sums one hour. */
+export const HEARTBEAT_SCHEDULE = 'rate(30 minutes)';
+/** What the alert topic's subscriptions drop: heartbeats (message attribute rule = heartbeat). */
+export const NO_HEARTBEATS = { rule: [{ 'anything-but': 'heartbeat' }] };
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_PREFIX = /^[A-Za-z0-9!_.'()/-]*$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$/;
+/** infra/template.yaml's HeartbeatSchedule AllowedPattern: at least once an hour, or a cron(). */
+const HEARTBEAT_EXPRESSION = /^rate\((1 minute|([2-9]|[1-5][0-9]|60) minutes|1 hour)\)$|^cron\(.+\)$/;
 
 /** Rule target without the grants CDK's targets add: the construct writes its own policies. */
 class PlainTarget implements events.IRuleTarget {
@@ -139,6 +153,12 @@ const FUNCTION_CHECKOV_SKIPS = {
 export class RootActivityDetector extends Construct {
   public readonly key: kms.Key;
   public readonly topic: sns.Topic;
+  /** The detector health topic (heartbeat and operational alarms) and its own key. */
+  public readonly healthTopic: sns.Topic;
+  public readonly healthKey: kms.Key;
+  /** The dead man's switch: the scheduled heartbeat rule and its alarm (event path, heartbeatSchedule). */
+  public readonly heartbeatRule?: events.Rule;
+  public readonly heartbeatAlarm?: cloudwatch.Alarm;
   public readonly table?: dynamodb.Table;
   /** Role of the event function (cloudTrailRules). */
   public readonly role?: iam.Role;
@@ -169,6 +189,10 @@ export class RootActivityDetector extends Construct {
     const mode = props.invocationMode ?? 'queue';
     const concurrency = props.reservedConcurrency ?? 5;
     const logArchive = validateLogArchive(props, eventRules);
+    const heartbeatSchedule = props.heartbeatSchedule ?? HEARTBEAT_SCHEDULE;
+    if (heartbeatSchedule && !HEARTBEAT_EXPRESSION.test(heartbeatSchedule)) {
+      throw new Error(`heartbeatSchedule must be rate() of at most an hour, a cron() expression, or '' (off): ${heartbeatSchedule}`);
+    }
     if (concurrency < 2) throw new Error('reservedConcurrency must be at least 2 (SQS maximum concurrency)');
 
     // Root console sign-ins are recorded only in us-east-1: the CloudTrail rules belong there.
@@ -282,10 +306,56 @@ export class RootActivityDetector extends Construct {
       }),
     );
     if (props.alertEmail) {
-      new sns.Subscription(this, 'AlertEmail', {
+      // Heartbeats (message attribute rule = heartbeat) are for the Heartbeat metric, not for
+      // people. A filter policy on message attributes also drops messages that carry none, such
+      // as CloudWatch alarm notifications; the alarms therefore notify the health topic too.
+      const subscription = new sns.Subscription(this, 'AlertEmail', {
         topic: this.topic,
         protocol: sns.SubscriptionProtocol.EMAIL,
         endpoint: props.alertEmail,
+        filterPolicy: { rule: new sns.SubscriptionFilter(NO_HEARTBEATS.rule) },
+      });
+      (subscription.node.defaultChild as sns.CfnSubscription).filterPolicyScope = 'MessageAttributes';
+    }
+
+    // ------------------------------------------------------------ detector health (dead man's switch)
+    // Tamper alerts travel through the alert topic and the alert key, so disabling that key (or
+    // denying the function's role) would silence the alert about it. The health topic has a key of
+    // its own, which the functions never use: the Heartbeat alarm and the operational alarms reach
+    // it when the alert path is broken. CloudWatch cannot publish to a topic under the AWS-managed
+    // alias/aws/sns key, hence a customer-managed key
+    // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+    this.healthKey = new kms.Key(this, 'DetectorHealthKey', {
+      description: 'rootwatch - detector health topic (heartbeat and operational alarms)',
+      enableKeyRotation: true,
+    });
+    this.healthKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+    this.healthTopic = new sns.Topic(this, 'DetectorHealthTopic', { displayName: 'rootwatch health', masterKey: this.healthKey, enforceSSL: true });
+    this.healthTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.healthTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+        },
+      }),
+    );
+    if (props.healthEmail) {
+      new sns.Subscription(this, 'HealthEmail', {
+        topic: this.healthTopic,
+        protocol: sns.SubscriptionProtocol.EMAIL,
+        endpoint: props.healthEmail,
       });
     }
 
@@ -520,7 +590,15 @@ export class RootActivityDetector extends Construct {
     // bus (named by a prop), the topic's subscriptions (TOPIC-ARN:UUID), the trail topic
     // subscription, and the roles, queues and table (generated names that a long stack name may
     // shorten).
-    const own = [`${Aws.STACK_NAME}-*`, this.key.keyId, this.topic.topicArn, `${this.topic.topicArn}:*`];
+    const own = [
+      `${Aws.STACK_NAME}-*`,
+      this.key.keyId,
+      this.topic.topicArn,
+      `${this.topic.topicArn}:*`,
+      this.healthKey.keyId,
+      this.healthTopic.topicArn,
+      `${this.healthTopic.topicArn}:*`,
+    ];
     if (this.role) own.push(this.role.roleName);
     if (this.centralBus) own.push(this.centralBus.eventBusName);
     for (const q of [this.deadLetterQueue, this.bufferQueue]) if (q) own.push(q.queueName);
@@ -703,7 +781,25 @@ export class RootActivityDetector extends Construct {
           }
         }
       }
-      const ruleArns = this.rules.map((r) => r.ruleArn);
+      // Dead man's switch: a scheduled rule with default input (EventBridge's Scheduled Event:
+      // source aws.events, detail-type "Scheduled Event", the rule's ARN in resources) along the
+      // same path. The function publishes it as a heartbeat and then emits the Heartbeat metric.
+      if (heartbeatSchedule) {
+        this.heartbeatRule = new events.Rule(this, 'HeartbeatRule', {
+          description: "rootwatch - heartbeat through the event path (dead man's switch)",
+          schedule: events.Schedule.expression(heartbeatSchedule),
+          targets: [new PlainTarget(targetArn, dlq)],
+        });
+        if (!this.bufferQueue) {
+          new lambda.CfnPermission(this, 'HeartbeatPermission', {
+            functionName: this.function.functionArn,
+            action: 'lambda:InvokeFunction',
+            principal: 'events.amazonaws.com',
+            sourceArn: this.heartbeatRule.ruleArn,
+          });
+        }
+      }
+      const ruleArns = [...this.rules, ...(this.heartbeatRule ? [this.heartbeatRule] : [])].map((r) => r.ruleArn);
       for (const queue of this.bufferQueue ? [this.bufferQueue, dlq] : [dlq]) {
         queue.addToResourcePolicy(
           new iam.PolicyStatement({
@@ -718,7 +814,11 @@ export class RootActivityDetector extends Construct {
     }
 
     // ------------------------------------------------------------ alarms
+    // To the alert topic (as before) and to the health topic: a subscription with a filter policy
+    // on message attributes (alertEmail's) never gets alarm notifications, which carry none, and
+    // the health topic does not depend on the alert key.
     const action = new cwActions.SnsAction(this.topic);
+    const healthAction = new cwActions.SnsAction(this.healthTopic);
     const alarm = (alarmId: string, description: string, metric: cloudwatch.Metric, threshold: number, op: cloudwatch.ComparisonOperator) =>
       new cloudwatch.Alarm(this, alarmId, {
         alarmDescription: description,
@@ -727,7 +827,23 @@ export class RootActivityDetector extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: op,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(action);
+      }).addAlarmAction(action, healthAction);
+    if (this.heartbeatRule) {
+      // The dead man's switch: fewer than one heartbeat in an hour, or no data at all (the function
+      // emits the metric only after a successful publish), is an alarm. Heartbeat is an EMF metric
+      // without dimensions (namespace rootwatch).
+      this.heartbeatAlarm = new cloudwatch.Alarm(this, 'HeartbeatAlarm', {
+        alarmDescription:
+          'rootwatch heartbeat missing - the event path (rule, queue, function, alert topic or its KMS key) did not deliver a heartbeat within an hour; alerts may be silenced',
+        metric: new cloudwatch.Metric({ namespace: 'rootwatch', metricName: 'Heartbeat', statistic: 'Sum', period: Duration.hours(1) }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      this.heartbeatAlarm.addAlarmAction(healthAction);
+      this.heartbeatAlarm.addOkAction(healthAction);
+    }
     const fiveMinutes = Duration.minutes(5);
     const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
     const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
