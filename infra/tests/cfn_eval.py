@@ -246,10 +246,11 @@ class Deployment:
 
     # ------------------------------------------------------------------ rules
     def rules(self) -> list[dict]:
-        """Every created AWS::Events::Rule: logical id, resolved pattern, bus (None = default) and state."""
+        """Every created event-pattern rule: logical id, resolved pattern, bus (None = default) and
+        state. Scheduled rules (the heartbeat: ScheduleExpression, no pattern) are schedules()."""
         out = []
         for lid, res in self.resources.items():
-            if res["Type"] != "AWS::Events::Rule":
+            if res["Type"] != "AWS::Events::Rule" or is_scheduled(res):
                 continue
             props = res.get("Properties", {})
             pattern = props.get("EventPattern")
@@ -265,6 +266,17 @@ class Deployment:
                 }
             )
         return out
+
+
+    def schedules(self) -> list[str]:
+        """Logical ids of the created scheduled rules."""
+        return [lid for lid, res in self.resources.items() if res["Type"] == "AWS::Events::Rule" and is_scheduled(res)]
+
+
+def is_scheduled(rule: dict) -> bool:
+    """A scheduled EventBridge rule: a ScheduleExpression and no EventPattern."""
+    props = rule.get("Properties", {})
+    return "ScheduleExpression" in props and "EventPattern" not in props
 
 
 # ---------------------------------------------------------------------- DETECTOR_RESOURCES

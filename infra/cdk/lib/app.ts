@@ -22,6 +22,8 @@ export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
   const ctx = (key: string) => app.node.tryGetContext(key);
   return {
     alertEmail: ctx('alertEmail') || undefined,
+    healthEmail: ctx('healthEmail') || undefined,
+    heartbeatSchedule: ctx('heartbeatSchedule') !== undefined ? String(ctx('heartbeatSchedule')) : undefined,
     minSeverity: (ctx('minSeverity') as Severity) ?? 'medium',
     alertFormat: ctx('alertFormat') ?? 'standard',
     sessionTracking: flag(ctx('sessionTracking'), true),

@@ -23,6 +23,14 @@ export interface RootActivityDetectorProps {
   readonly manifestPath?: string;
   /** E-mail address subscribed to the alert topic. @default none */
   readonly alertEmail?: string;
+  /** E-mail address subscribed to the detector health topic (heartbeat and operational alarms). @default none */
+  readonly healthEmail?: string;
+  /**
+   * Schedule of the heartbeat sent through the event path (dead man's switch), an EventBridge
+   * rate() or cron() expression firing at least once an hour (the Heartbeat alarm sums an hour).
+   * '' turns the heartbeat and its alarm off. @default 'rate(30 minutes)'
+   */
+  readonly heartbeatSchedule?: string;
   /** MIN_SEVERITY. @default 'medium' */
   readonly minSeverity?: Severity;
   /** ALERT_FORMAT. @default 'standard' */
@@ -95,11 +103,17 @@ export const LOG_ARCHIVE_VISIBILITY_TIMEOUT = Duration.seconds(6 * LOG_ARCHIVE_T
 export const RUST_BUNDLING: BundlingOptions = { profile: 'dist' };
 /** Key prefix (in batchOperationsBucket) of S3 Batch Operations manifests and reports. */
 export const BATCH_OPERATIONS_PREFIX = 'rootwatch-batch/';
+/** The heartbeat's default schedule; the Heartbeat alarm sums one hour. */
+export const HEARTBEAT_SCHEDULE = 'rate(30 minutes)';
+/** What the alert topic's subscriptions drop: heartbeats (message attribute rule = heartbeat). */
+export const NO_HEARTBEATS = { rule: [{ 'anything-but': 'heartbeat' }] };
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_PREFIX = /^[A-Za-z0-9!_.'()/-]*$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$/;
+/** infra/template.yaml's HeartbeatSchedule AllowedPattern: at least once an hour, or a cron(). */
+const HEARTBEAT_EXPRESSION = /^rate\((1 minute|([2-9]|[1-5][0-9]|60) minutes|1 hour)\)$|^cron\(.+\)$/;
 
 /** Rule target without the grants CDK's targets add: the construct writes its own policies. */
 class PlainTarget implements events.IRuleTarget {
@@ -139,8 +153,17 @@ const FUNCTION_CHECKOV_SKIPS = {
 export class RootActivityDetector extends Construct {
   public readonly key: kms.Key;
   public readonly topic: sns.Topic;
+  /** The detector health topic (heartbeat and operational alarms) and its own key. */
+  public readonly healthTopic: sns.Topic;
+  public readonly healthKey: kms.Key;
+  /** The dead man's switch: the scheduled heartbeat rule and its alarm (event path, heartbeatSchedule). */
+  public readonly heartbeatRule?: events.Rule;
+  public readonly heartbeatAlarm?: cloudwatch.Alarm;
   public readonly table?: dynamodb.Table;
-  public readonly role: iam.Role;
+  /** Role of the event function (cloudTrailRules). */
+  public readonly role?: iam.Role;
+  /** Role of the log-archive function (logArchiveBucket). */
+  public readonly logArchiveRole?: iam.Role;
   /** The event path (cloudTrailRules, the default). */
   public readonly function?: lambda.Function;
   public readonly deadLetterQueue?: sqs.Queue;
@@ -166,6 +189,10 @@ export class RootActivityDetector extends Construct {
     const mode = props.invocationMode ?? 'queue';
     const concurrency = props.reservedConcurrency ?? 5;
     const logArchive = validateLogArchive(props, eventRules);
+    const heartbeatSchedule = props.heartbeatSchedule ?? HEARTBEAT_SCHEDULE;
+    if (heartbeatSchedule && !HEARTBEAT_EXPRESSION.test(heartbeatSchedule)) {
+      throw new Error(`heartbeatSchedule must be rate() of at most an hour, a cron() expression, or '' (off): ${heartbeatSchedule}`);
+    }
     if (concurrency < 2) throw new Error('reservedConcurrency must be at least 2 (SQS maximum concurrency)');
 
     // Root console sign-ins are recorded only in us-east-1: the CloudTrail rules belong there.
@@ -189,16 +216,29 @@ export class RootActivityDetector extends Construct {
       description: 'rootwatch - SNS alert topic, SQS queues, sessions table and logs',
       enableKeyRotation: true,
     });
-    this.role = new iam.Role(this, 'FunctionRole', {
-      description: 'rootwatch functions - publish to their topic, use their key, table, queues and log files',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    });
+    // One role per function, each with only what its function needs: the event function never
+    // reads S3 or the log files' key, the log-archive function never reads the buffer queue.
+    const lambdaRole = (roleId: string, description: string) =>
+      new iam.Role(this, roleId, {
+        description,
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      });
+    if (eventRules) {
+      this.role = lambdaRole('FunctionRole', 'rootwatch event function - publish to its topic, use its key, table, queue and log group');
+    }
+    if (logArchive) {
+      this.logArchiveRole = lambdaRole(
+        'LogArchiveFunctionRole',
+        'rootwatch log-archive function - read the log files, publish to its topic, use its key, table, queue and log group',
+      );
+    }
+    const functionRoles = [this.role, this.logArchiveRole].filter((r) => r !== undefined);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'FunctionPublishesAndReads',
-        principals: [this.role],
+        principals: functionRoles,
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),
@@ -248,7 +288,7 @@ export class RootActivityDetector extends Construct {
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyTheFunctionPublishes',
-        principals: [this.role],
+        principals: functionRoles,
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
       }),
@@ -266,10 +306,56 @@ export class RootActivityDetector extends Construct {
       }),
     );
     if (props.alertEmail) {
-      new sns.Subscription(this, 'AlertEmail', {
+      // Heartbeats (message attribute rule = heartbeat) are for the Heartbeat metric, not for
+      // people. A filter policy on message attributes also drops messages that carry none, such
+      // as CloudWatch alarm notifications; the alarms therefore notify the health topic too.
+      const subscription = new sns.Subscription(this, 'AlertEmail', {
         topic: this.topic,
         protocol: sns.SubscriptionProtocol.EMAIL,
         endpoint: props.alertEmail,
+        filterPolicy: { rule: new sns.SubscriptionFilter(NO_HEARTBEATS.rule) },
+      });
+      (subscription.node.defaultChild as sns.CfnSubscription).filterPolicyScope = 'MessageAttributes';
+    }
+
+    // ------------------------------------------------------------ detector health (dead man's switch)
+    // Tamper alerts travel through the alert topic and the alert key, so disabling that key (or
+    // denying the function's role) would silence the alert about it. The health topic has a key of
+    // its own, which the functions never use: the Heartbeat alarm and the operational alarms reach
+    // it when the alert path is broken. CloudWatch cannot publish to a topic under the AWS-managed
+    // alias/aws/sns key, hence a customer-managed key
+    // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+    this.healthKey = new kms.Key(this, 'DetectorHealthKey', {
+      description: 'rootwatch - detector health topic (heartbeat and operational alarms)',
+      enableKeyRotation: true,
+    });
+    this.healthKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+    this.healthTopic = new sns.Topic(this, 'DetectorHealthTopic', { displayName: 'rootwatch health', masterKey: this.healthKey, enforceSSL: true });
+    this.healthTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.healthTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+        },
+      }),
+    );
+    if (props.healthEmail) {
+      new sns.Subscription(this, 'HealthEmail', {
+        topic: this.healthTopic,
+        protocol: sns.SubscriptionProtocol.EMAIL,
+        endpoint: props.healthEmail,
       });
     }
 
@@ -334,12 +420,9 @@ export class RootActivityDetector extends Construct {
     if (eventRules) this.logGroup = logGroup('FunctionLogGroup');
     const logArchiveLogGroup = logArchive ? logGroup('LogArchiveLogGroup') : undefined;
 
-    const statements = [
-      new iam.PolicyStatement({
-        sid: 'OwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup, logArchiveLogGroup].filter((g) => g !== undefined).map((g) => g.logGroupArn),
-      }),
+    // What both functions need: their log group, the topic, the key, the table, X-Ray.
+    const common = (group: logs.LogGroup) => [
+      new iam.PolicyStatement({ sid: 'OwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [group.logGroupArn] }),
       // sns:Publish also authorises PublishBatch.
       new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
       new iam.PolicyStatement({
@@ -348,25 +431,62 @@ export class RootActivityDetector extends Construct {
         resources: [this.key.keyArn],
       }),
     ];
-    if (this.bufferQueue) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'ReadTheBufferQueue',
-          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-          resources: [this.bufferQueue.queueArn],
-        }),
-      );
-    } else if (this.deadLetterQueue) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'OnFailureDestination',
-          actions: ['sqs:SendMessage'],
-          resources: [this.deadLetterQueue.queueArn],
-        }),
-      );
+    const tail = () => {
+      const out: iam.PolicyStatement[] = [];
+      if (this.table) {
+        out.push(
+          new iam.PolicyStatement({
+            sid: 'SessionsTable',
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+            resources: [this.table.tableArn],
+          }),
+        );
+      }
+      return out;
+    };
+    const rolePolicy = (policyId: string, role: iam.Role, statements: iam.PolicyStatement[]) => {
+      const rp = new iam.Policy(this, policyId, { statements, roles: [role] });
+      Validations.of(rp).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing to an SSE-KMS topic needs GenerateDataKey and its variants; the statement is limited to the one key of this construct.',
+      });
+      if (props.tracing) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is opt-in).',
+        });
+      }
+      return rp;
+    };
+
+    let policy: iam.Policy | undefined;
+    if (this.role && this.logGroup) {
+      const statements = common(this.logGroup);
+      if (this.bufferQueue) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'ReadTheBufferQueue',
+            actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+            resources: [this.bufferQueue.queueArn],
+          }),
+        );
+      } else if (this.deadLetterQueue) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'OnFailureDestination',
+            actions: ['sqs:SendMessage'],
+            resources: [this.deadLetterQueue.queueArn],
+          }),
+        );
+      }
+      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail()]);
     }
-    const logFilesArn = logArchive ? `arn:${stack.partition}:s3:::${logArchive.bucket}/${logArchive.prefix}*` : undefined;
-    if (logArchive && this.logArchiveQueue && logFilesArn) {
+
+    let logArchivePolicy: iam.Policy | undefined;
+    if (logArchive && this.logArchiveRole && logArchiveLogGroup && this.logArchiveQueue) {
+      const logFilesArn = `arn:${stack.partition}:s3:::${logArchive.bucket}/${logArchive.prefix}*`;
+      const statements = common(logArchiveLogGroup);
       statements.push(
         new iam.PolicyStatement({
           sid: 'ReadTheLogArchiveQueue',
@@ -388,33 +508,11 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-    }
-    if (this.table) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'SessionsTable',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-          resources: [this.table.tableArn],
-        }),
-      );
-    }
-    const policy = new iam.Policy(this, 'FunctionPolicy', { statements, roles: [this.role] });
-    Validations.of(policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason:
-        'Publishing to an SSE-KMS topic needs GenerateDataKey and its variants; the statement is limited to the one key of this construct.',
-    });
-    if (logArchive) {
-      Validations.of(policy).acknowledge({
+      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail()]);
+      Validations.of(logArchivePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.bucket}/${logArchive.prefix}*]`,
         reason:
           's3:GetObject on the log files of one bucket under one key prefix: CloudTrail names a new object every five minutes per account and region, so no fixed list of objects exists.',
-      });
-    }
-    if (props.tracing) {
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is opt-in).',
       });
     }
 
@@ -424,7 +522,15 @@ export class RootActivityDetector extends Construct {
       // reference to the function, which names the role in DETECTOR_RESOURCES.
       this.batchOperationsRole = new iam.Role(this, 'BatchOperationsRole', {
         description: 'rootwatch - S3 Batch Operations backfill jobs invoke the log-archive function',
-        assumedBy: new iam.ServicePrincipal('batchoperations.s3.amazonaws.com'),
+        // Confused deputy: only jobs of this account and region. (AWS's Batch Operations pages
+        // show the trust policy without conditions and do not list these keys; a job that cannot
+        // assume the role fails at once, see docs/deploy.md.)
+        assumedBy: new iam.ServicePrincipal('batchoperations.s3.amazonaws.com', {
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:s3:${stack.region}:${stack.account}:job/*` },
+          },
+        }),
       });
     }
 
@@ -484,10 +590,20 @@ export class RootActivityDetector extends Construct {
     // bus (named by a prop), the topic's subscriptions (TOPIC-ARN:UUID), the trail topic
     // subscription, and the roles, queues and table (generated names that a long stack name may
     // shorten).
-    const own = [`${Aws.STACK_NAME}-*`, this.key.keyId, this.role.roleName, this.topic.topicArn, `${this.topic.topicArn}:*`];
+    const own = [
+      `${Aws.STACK_NAME}-*`,
+      this.key.keyId,
+      this.topic.topicArn,
+      `${this.topic.topicArn}:*`,
+      this.healthKey.keyId,
+      this.healthTopic.topicArn,
+      `${this.healthTopic.topicArn}:*`,
+    ];
+    if (this.role) own.push(this.role.roleName);
     if (this.centralBus) own.push(this.centralBus.eventBusName);
     for (const q of [this.deadLetterQueue, this.bufferQueue]) if (q) own.push(q.queueName);
     if (this.table) own.push(this.table.tableName);
+    if (this.logArchiveRole) own.push(this.logArchiveRole.roleName);
     for (const q of [this.logArchiveQueue, this.logArchiveDeadLetterQueue]) if (q) own.push(q.queueName);
     if (this.cloudTrailSubscription) own.push(this.cloudTrailSubscription.ref);
     if (this.batchOperationsRole) own.push(this.batchOperationsRole.roleName);
@@ -506,14 +622,14 @@ export class RootActivityDetector extends Construct {
     environment.DETECTOR_RESOURCES = this.detectorResources;
 
     // Two functions, one binary: the event function (CloudTrail events, 30 s) and the
-    // log-archive function (one log file per invocation, 300 s). Same role, separate timeouts,
+    // log-archive function (one log file per invocation, 300 s). Separate roles, timeouts,
     // concurrency, log groups and alarms.
-    const rustFunction = (fnId: string, fnProps: lambda.FunctionOptions) => {
+    const rustFunction = (fnId: string, role: iam.Role, rolePolicy: iam.Policy, fnProps: lambda.FunctionOptions) => {
       const fn = new RustFunction(this, fnId, {
         manifestPath: props.manifestPath ?? path.join(__dirname, '..', '..', '..', 'Cargo.toml'),
         binaryName: 'rootwatch',
         architecture: lambda.Architecture.ARM_64,
-        role: this.role,
+        role,
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
         systemLogLevelV2: lambda.SystemLogLevel.WARN,
@@ -521,13 +637,13 @@ export class RootActivityDetector extends Construct {
         bundling: RUST_BUNDLING,
         ...fnProps,
       });
-      fn.node.addDependency(policy);
+      fn.node.addDependency(rolePolicy);
       (fn.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', FUNCTION_CHECKOV_SKIPS);
       return fn;
     };
 
-    if (eventRules && this.logGroup && this.deadLetterQueue) {
-      this.function = rustFunction('Function', {
+    if (eventRules && this.logGroup && this.deadLetterQueue && this.role && policy) {
+      this.function = rustFunction('Function', this.role, policy, {
         description: 'rootwatch - alerts on root-user activity, role-session starts and detector tampering',
         // Generous defaults, not tuned on Lambda: per record ~0.03 ms, per alert publish ~3 ms on an emulator (docs/performance.md).
         memorySize: 256,
@@ -560,10 +676,10 @@ export class RootActivityDetector extends Construct {
       }
     }
 
-    if (logArchive && logArchiveLogGroup && this.logArchiveQueue && this.logArchiveDeadLetterQueue) {
+    if (logArchive && logArchiveLogGroup && this.logArchiveQueue && this.logArchiveDeadLetterQueue && this.logArchiveRole && logArchivePolicy) {
       // One message per invocation, so the timeout bounds one log file and a failure retries one.
       // Generous defaults, not tuned on Lambda: 512 MB and 300 s to decompress and scan one large log file.
-      this.logArchiveFunction = rustFunction('LogArchiveFunction', {
+      this.logArchiveFunction = rustFunction('LogArchiveFunction', this.logArchiveRole, logArchivePolicy, {
         description: 'rootwatch - the same detection on CloudTrail log files in the log-archive bucket',
         memorySize: 512,
         timeout: LOG_ARCHIVE_TIMEOUT,
@@ -579,7 +695,7 @@ export class RootActivityDetector extends Construct {
         reportBatchItemFailures: true,
         maxConcurrency: logArchive.concurrency,
       });
-      mapping.node.addDependency(policy);
+      mapping.node.addDependency(logArchivePolicy);
 
       if (logArchive.eventBridge) {
         // S3 "Object Created" events of log files: on the default bus of the bucket's account
@@ -665,7 +781,25 @@ export class RootActivityDetector extends Construct {
           }
         }
       }
-      const ruleArns = this.rules.map((r) => r.ruleArn);
+      // Dead man's switch: a scheduled rule with default input (EventBridge's Scheduled Event:
+      // source aws.events, detail-type "Scheduled Event", the rule's ARN in resources) along the
+      // same path. The function publishes it as a heartbeat and then emits the Heartbeat metric.
+      if (heartbeatSchedule) {
+        this.heartbeatRule = new events.Rule(this, 'HeartbeatRule', {
+          description: "rootwatch - heartbeat through the event path (dead man's switch)",
+          schedule: events.Schedule.expression(heartbeatSchedule),
+          targets: [new PlainTarget(targetArn, dlq)],
+        });
+        if (!this.bufferQueue) {
+          new lambda.CfnPermission(this, 'HeartbeatPermission', {
+            functionName: this.function.functionArn,
+            action: 'lambda:InvokeFunction',
+            principal: 'events.amazonaws.com',
+            sourceArn: this.heartbeatRule.ruleArn,
+          });
+        }
+      }
+      const ruleArns = [...this.rules, ...(this.heartbeatRule ? [this.heartbeatRule] : [])].map((r) => r.ruleArn);
       for (const queue of this.bufferQueue ? [this.bufferQueue, dlq] : [dlq]) {
         queue.addToResourcePolicy(
           new iam.PolicyStatement({
@@ -680,7 +814,11 @@ export class RootActivityDetector extends Construct {
     }
 
     // ------------------------------------------------------------ alarms
+    // To the alert topic (as before) and to the health topic: a subscription with a filter policy
+    // on message attributes (alertEmail's) never gets alarm notifications, which carry none, and
+    // the health topic does not depend on the alert key.
     const action = new cwActions.SnsAction(this.topic);
+    const healthAction = new cwActions.SnsAction(this.healthTopic);
     const alarm = (alarmId: string, description: string, metric: cloudwatch.Metric, threshold: number, op: cloudwatch.ComparisonOperator) =>
       new cloudwatch.Alarm(this, alarmId, {
         alarmDescription: description,
@@ -689,7 +827,23 @@ export class RootActivityDetector extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: op,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(action);
+      }).addAlarmAction(action, healthAction);
+    if (this.heartbeatRule) {
+      // The dead man's switch: fewer than one heartbeat in an hour, or no data at all (the function
+      // emits the metric only after a successful publish), is an alarm. Heartbeat is an EMF metric
+      // without dimensions (namespace rootwatch).
+      this.heartbeatAlarm = new cloudwatch.Alarm(this, 'HeartbeatAlarm', {
+        alarmDescription:
+          'rootwatch heartbeat missing - the event path (rule, queue, function, alert topic or its KMS key) did not deliver a heartbeat within an hour; alerts may be silenced',
+        metric: new cloudwatch.Metric({ namespace: 'rootwatch', metricName: 'Heartbeat', statistic: 'Sum', period: Duration.hours(1) }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      this.heartbeatAlarm.addAlarmAction(healthAction);
+      this.heartbeatAlarm.addOkAction(healthAction);
+    }
     const fiveMinutes = Duration.minutes(5);
     const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
     const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;

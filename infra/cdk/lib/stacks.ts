@@ -29,16 +29,25 @@ export class RootwatchStack extends Stack {
     const d = (this.detector = new RootActivityDetector(this, 'Detector', props.detector));
     new CfnOutput(this, 'AlertTopicArn', { value: d.topic.topicArn });
     new CfnOutput(this, 'AlertKeyArn', { value: d.key.keyArn });
-    new CfnOutput(this, 'FunctionRoleArn', {
-      value: d.role.roleArn,
-      description: 'Role of the functions; a log-archive bucket or key in another account must allow it',
+    new CfnOutput(this, 'DetectorHealthTopicArn', {
+      value: d.healthTopic.topicArn,
+      description: "SNS topic of the detector's health (heartbeat and operational alarms; its own KMS key): subscribe the pager here",
     });
+    if (d.role) new CfnOutput(this, 'FunctionRoleArn', { value: d.role.roleArn, description: 'Role of the event function' });
+    if (d.logArchiveRole) {
+      new CfnOutput(this, 'LogArchiveFunctionRoleArn', {
+        value: d.logArchiveRole.roleArn,
+        description: 'Role of the log-archive function; a log-archive bucket or key in another account must allow it',
+      });
+    }
     if (d.centralBus) {
       new CfnOutput(this, 'CentralBusArn', { value: d.centralBus.eventBusArn });
       new CfnOutput(this, 'CentralBusName', { value: d.centralBus.eventBusName });
     }
     if (d.function) new CfnOutput(this, 'FunctionName', { value: d.function.functionName });
     if (d.deadLetterQueue) new CfnOutput(this, 'DeadLetterQueueUrl', { value: d.deadLetterQueue.queueUrl });
+    if (d.bufferQueue) new CfnOutput(this, 'BufferQueueUrl', { value: d.bufferQueue.queueUrl });
+    if (d.table) new CfnOutput(this, 'SessionsTableName', { value: d.table.tableName });
     if (d.logArchiveFunction) {
       new CfnOutput(this, 'LogArchiveFunctionArn', {
         value: d.logArchiveFunction.functionArn,

@@ -18,7 +18,7 @@ import {
   SESSION_START_PATTERN,
   TAMPER_APIS,
 } from '../lib/patterns';
-import { FUNCTION_TIMEOUT, LOG_ARCHIVE_TIMEOUT, RootActivityDetectorProps, RUST_BUNDLING } from '../lib/root-activity-detector';
+import { FUNCTION_TIMEOUT, LOG_ARCHIVE_TIMEOUT, NO_HEARTBEATS, RootActivityDetectorProps, RUST_BUNDLING } from '../lib/root-activity-detector';
 import { ForwarderStack, RootwatchStack } from '../lib/stacks';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -40,6 +40,17 @@ function forwarder(): { app: App; stack: ForwarderStack; t: Template } {
 }
 
 const ofType = (t: Template, type: string): [string, Json][] => Object.entries(t.findResources(type));
+/** The event-pattern rules (not the scheduled heartbeat rule). */
+const patternRules = (t: Template): [string, Json][] => ofType(t, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+/** The operational alarms (not the heartbeat alarm). */
+const opsAlarms = (t: Template): [string, Json][] => ofType(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName !== 'Heartbeat');
+/** Logical ids of the alert topic and the health topic (by display name). */
+function topics(t: Template): { alert: string; health: string } {
+  const byName = (name: string) => ofType(t, 'AWS::SNS::Topic').filter(([, r]) => r.Properties.DisplayName === name).map(([id]) => id);
+  const [alert] = byName('rootwatch');
+  const [health] = byName('rootwatch health');
+  return { alert, health };
+}
 
 /** The CloudFormation form of an events.EventPattern (detailType -> detail-type). */
 function cfnPattern(p: Json): Json {
@@ -59,6 +70,7 @@ function roleStatements(t: Template, roleId: string): Json[] {
   return out;
 }
 
+/** The role of the (first) function: the event function, or the log-archive function when alone. */
 function functionRoleId(t: Template): string {
   const [[, fn]] = ofType(t, 'AWS::Lambda::Function');
   return fn.Properties.Role['Fn::GetAtt'][0];
@@ -84,7 +96,7 @@ const fnByTimeout = (t: Template, seconds: number): [string, Json] => {
 
 describe('rule patterns and state', () => {
   const { t } = mainStack();
-  const rules = ofType(t, 'AWS::Events::Rule');
+  const rules = patternRules(t);
 
   it('has the four patterns on the default bus and on the central bus', () => {
     assert.equal(rules.length, 8);
@@ -218,11 +230,11 @@ describe('no alert is lost', () => {
     assert.equal(q.Properties.MessageRetentionPeriod, 1209600);
   });
 
-  it('alarms on errors, throttles, a non-empty DLQ and the age of the oldest message, to the topic', () => {
-    const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+  it('alarms on errors, throttles, a non-empty DLQ and the age of the oldest message, to the alert and health topics', () => {
+    const alarms = opsAlarms(t).map(([, a]) => a.Properties);
     assert.deepEqual(alarms.map((a) => a.MetricName).sort(), ['ApproximateAgeOfOldestMessage', 'ApproximateNumberOfMessagesVisible', 'Errors', 'Throttles']);
-    const [[topicId]] = ofType(t, 'AWS::SNS::Topic');
-    for (const a of alarms) assert.deepEqual(a.AlarmActions, [{ Ref: topicId }]);
+    const { alert, health } = topics(t);
+    for (const a of alarms) assert.deepEqual(a.AlarmActions, [{ Ref: alert }, { Ref: health }]);
   });
 
   it('direct mode: rules invoke the function, failures go to the DLQ', () => {
@@ -235,13 +247,147 @@ describe('no alert is lost', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId, 'Arn'] } } },
     });
     const [[fnId]] = ofType(d, 'AWS::Lambda::Function');
-    const rules = ofType(d, 'AWS::Events::Rule');
+    const rules = ofType(d, 'AWS::Events::Rule'); // the pattern rules and the heartbeat
     const perms = ofType(d, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
     assert.equal(perms.length, rules.length);
     for (const [ruleId, r] of rules) {
       assert.deepEqual(r.Properties.Targets[0].Arn, { 'Fn::GetAtt': [fnId, 'Arn'] });
       assert.ok(perms.some((p) => p.Principal === 'events.amazonaws.com' && p.SourceArn['Fn::GetAtt'][0] === ruleId));
     }
+  });
+});
+
+describe("dead man's switch", () => {
+  const heartbeat = (t: Template): [string, Json][] => ofType(t, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+  const heartbeatAlarm = (t: Template): [string, Json][] => ofType(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'Heartbeat');
+
+  it('queue mode: a scheduled rule with default input targets the buffer queue, which admits it', () => {
+    const { t } = mainStack();
+    const [[ruleId, rule]] = heartbeat(t);
+    assert.equal(heartbeat(t).length, 1);
+    assert.equal(rule.Properties.ScheduleExpression, 'rate(30 minutes)');
+    assert.equal(rule.Properties.State, 'ENABLED');
+    assert.equal(rule.Properties.EventPattern, undefined);
+    assert.equal(rule.Properties.EventBusName, undefined, 'the default bus');
+    const [[queueId]] = ofType(t, 'AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy);
+    const [[dlqId]] = ofType(t, 'AWS::SQS::Queue').filter(([, q]) => !q.Properties.RedrivePolicy);
+    assert.equal(rule.Properties.Targets.length, 1);
+    const [target] = rule.Properties.Targets;
+    // Default input: EventBridge's Scheduled Event, unchanged.
+    for (const k of ['Input', 'InputPath', 'InputTransformer']) assert.equal(target[k], undefined, k);
+    assert.deepEqual(target.Arn, { 'Fn::GetAtt': [queueId, 'Arn'] });
+    assert.deepEqual(target.DeadLetterConfig, { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
+    assert.deepEqual(target.RetryPolicy, { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 });
+    for (const [, p] of ofType(t, 'AWS::SQS::QueuePolicy')) {
+      const allow = p.Properties.PolicyDocument.Statement.find((s: Json) => s.Effect === 'Allow');
+      assert.ok(allow.Condition.ArnEquals['aws:SourceArn'].some((a: Json) => a['Fn::GetAtt'][0] === ruleId), 'queue policy admits the heartbeat rule');
+    }
+    t.resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  it('direct mode: the rule invokes the function, which lets it', () => {
+    const { t } = mainStack({ invocationMode: 'direct' });
+    const [[ruleId, rule]] = heartbeat(t);
+    const [[fnId]] = functions(t);
+    assert.deepEqual(rule.Properties.Targets[0].Arn, { 'Fn::GetAtt': [fnId, 'Arn'] });
+    for (const k of ['Input', 'InputPath', 'InputTransformer']) assert.equal(rule.Properties.Targets[0][k], undefined, k);
+    const perms = ofType(t, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.SourceArn['Fn::GetAtt'][0] === ruleId);
+    assert.equal(perms.length, 1);
+    assert.deepEqual(perms[0][1].Properties.FunctionName, { 'Fn::GetAtt': [fnId, 'Arn'] });
+    assert.equal(perms[0][1].Properties.Principal, 'events.amazonaws.com');
+    assert.equal(perms[0][1].Properties.Action, 'lambda:InvokeFunction');
+  });
+
+  it('the Heartbeat alarm: rootwatch/Heartbeat, no dimensions, Sum < 1 over an hour, missing data breaches, to the health topic', () => {
+    const { t } = mainStack();
+    const [[, alarm]] = heartbeatAlarm(t);
+    const { health } = topics(t);
+    assert.deepEqual(alarm.Properties, {
+      AlarmDescription: alarm.Properties.AlarmDescription,
+      Namespace: 'rootwatch',
+      MetricName: 'Heartbeat',
+      Statistic: 'Sum',
+      Period: 3600,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: health }],
+      OKActions: [{ Ref: health }],
+    });
+    assert.match(alarm.Properties.AlarmDescription, /heartbeat/);
+  });
+
+  it('the health topic has its own rotated key, which only CloudWatch alarms of this account may use', () => {
+    const { t } = mainStack();
+    const { alert, health } = topics(t);
+    const res = t.toJSON().Resources;
+    const alertKey = res[alert].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const healthKey = res[health].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    assert.notEqual(healthKey, alertKey);
+    assert.equal(res[healthKey].Type, 'AWS::KMS::Key');
+    assert.equal(res[healthKey].Properties.EnableKeyRotation, true);
+    const st = res[healthKey].Properties.KeyPolicy.Statement;
+    assert.deepEqual(st.map((s: Json) => s.Sid ?? 'account'), ['account', 'CloudWatchAlarmsPublishToEncryptedTopic']);
+    const cw = st[1];
+    assert.deepEqual(cw.Principal, { Service: 'cloudwatch.amazonaws.com' });
+    assert.deepEqual(actions(cw), ['kms:Decrypt', 'kms:GenerateDataKey*']);
+    assert.deepEqual(cw.Condition, { StringEquals: { 'aws:SourceAccount': '111122223333' } });
+    // Neither function's role may use it, nor publish to the topic.
+    assert.ok(!JSON.stringify(res[healthKey]).includes('FunctionRole'));
+    const [, policy] = ofType(t, 'AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === health)!;
+    const allows = policy.Properties.PolicyDocument.Statement.filter((s: Json) => s.Effect === 'Allow');
+    assert.deepEqual(allows.map((s: Json) => s.Principal), [{ Service: 'cloudwatch.amazonaws.com' }]);
+    assert.deepEqual(Object.keys(allows[0].Condition).sort(), ['ArnLike', 'StringEquals']);
+    assert.ok(policy.Properties.PolicyDocument.Statement.some((s: Json) => s.Effect === 'Deny' && s.Condition.Bool['aws:SecureTransport'] === 'false'));
+  });
+
+  it('the alert e-mail drops heartbeats (filter on message attributes); the health e-mail gets everything', () => {
+    const { t } = mainStack({ alertEmail: 'sec@example.com', healthEmail: 'pager@example.com' });
+    const { alert, health } = topics(t);
+    const subs = ofType(t, 'AWS::SNS::Subscription').map(([, s]) => s.Properties);
+    const alertSubs = subs.filter((s) => s.TopicArn.Ref === alert);
+    assert.equal(alertSubs.length, 1);
+    for (const s of alertSubs) {
+      assert.deepEqual(s.FilterPolicy, { rule: [{ 'anything-but': 'heartbeat' }] });
+      assert.deepEqual(s.FilterPolicy, NO_HEARTBEATS);
+      assert.equal(s.FilterPolicyScope, 'MessageAttributes');
+    }
+    const healthSubs = subs.filter((s) => s.TopicArn.Ref === health);
+    assert.deepEqual(healthSubs.map((s) => [s.Protocol, s.Endpoint, s.FilterPolicy]), [['email', 'pager@example.com', undefined]]);
+  });
+
+  it("heartbeatSchedule '' turns the heartbeat and its alarm off; the health topic stays for the other alarms", () => {
+    const { t } = mainStack({ heartbeatSchedule: '' });
+    assert.equal(heartbeat(t).length, 0);
+    assert.equal(heartbeatAlarm(t).length, 0);
+    assert.ok(topics(t).health);
+    const [[, every5]] = heartbeat(mainStack({ heartbeatSchedule: 'rate(5 minutes)' }).t);
+    assert.equal(every5.Properties.ScheduleExpression, 'rate(5 minutes)');
+    assert.throws(() => mainStack({ heartbeatSchedule: 'rate(2 hours)' }), /heartbeatSchedule/);
+    assert.throws(() => mainStack({ heartbeatSchedule: '30 minutes' }), /heartbeatSchedule/);
+  });
+
+  it('the log-archive path alone has no heartbeat (no event path), but its alarms reach the health topic', () => {
+    const { t } = mainStack({ ...LOG_ARCHIVE, cloudTrailRules: false }, 'eu-west-1');
+    assert.equal(heartbeat(t).length, 0);
+    assert.equal(heartbeatAlarm(t).length, 0);
+    const { alert, health } = topics(t);
+    for (const [, a] of opsAlarms(t)) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: alert }, { Ref: health }]);
+  });
+
+  it('DETECTOR_RESOURCES names the health key and topic; the context turns it off', () => {
+    const { t } = mainStack();
+    const { health } = topics(t);
+    const res = t.toJSON().Resources;
+    const healthKey = res[health].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const text = JSON.stringify(functions(t)[0][1].Properties.Environment.Variables.DETECTOR_RESOURCES);
+    assert.ok(text.includes(`{"Ref":"${healthKey}"}`));
+    assert.ok(text.includes(`{"Ref":"${health}"},":*,"`));
+    const p = detectorPropsFromContext(newApp({ heartbeatSchedule: '', healthEmail: 'pager@example.com' }));
+    assert.equal(p.heartbeatSchedule, '');
+    assert.equal(p.healthEmail, 'pager@example.com');
+    assert.equal(detectorPropsFromContext(newApp()).heartbeatSchedule, undefined);
   });
 });
 
@@ -505,6 +651,12 @@ describe('DETECTOR_RESOURCES', () => {
     }
   });
 
+  it('names both functions\' roles', () => {
+    const { t } = mainStack(LOG_ARCHIVE);
+    const text = JSON.stringify(functions(t)[0][1].Properties.Environment.Variables.DETECTOR_RESOURCES);
+    for (const [, fn] of functions(t)) assert.ok(text.includes(`{"Ref":"${fn.Properties.Role['Fn::GetAtt'][0]}"}`));
+  });
+
   it('is the same for both functions and takes extra entries', () => {
     const { t } = mainStack({ ...LOG_ARCHIVE, extraDetectorResources: ['StackSet-rootwatch-forwarder-*'] });
     const values = functions(t).map(([, f]) => JSON.stringify(f.Properties.Environment.Variables.DETECTOR_RESOURCES));
@@ -526,7 +678,7 @@ describe('log-archive option', () => {
   const laDlqId = laQueueRes.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
 
   it('an S3 Object Created rule for log files of the bucket under the prefix, to the log-archive queue', () => {
-    const s3 = ofType(t, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern.source) === '["aws.s3"]');
+    const s3 = patternRules(t).filter(([, r]) => JSON.stringify(r.Properties.EventPattern.source) === '["aws.s3"]');
     assert.equal(s3.length, 1);
     const [[ruleId, rule]] = s3;
     assert.deepEqual(rule.Properties.EventPattern, {
@@ -539,7 +691,7 @@ describe('log-archive option', () => {
     assert.deepEqual(rule.Properties.Targets[0].Arn, { 'Fn::GetAtt': [laQueueId, 'Arn'] });
     assert.deepEqual(rule.Properties.Targets[0].DeadLetterConfig, { Arn: { 'Fn::GetAtt': [laDlqId, 'Arn'] } });
     // The CloudTrail rules are still there, and the S3 rule is not among the buffer's senders.
-    assert.equal(ofType(t, 'AWS::Events::Rule').length, 9);
+    assert.equal(patternRules(t).length, 9);
     const buffer = queues.find(([, q]) => q.Properties.VisibilityTimeout === 180);
     assert.ok(buffer);
     const bufferPolicy = ofType(t, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues[0].Ref === buffer[0]);
@@ -586,7 +738,7 @@ describe('log-archive option', () => {
   });
 
   it('s3:GetObject under the prefix only, kms:Decrypt through S3 in the key\'s region only', () => {
-    const st = roleStatements(t, functionRoleId(t));
+    const st = roleStatements(t, laFn.Properties.Role['Fn::GetAtt'][0]);
     const s3 = st.filter((s) => actions(s).some((a) => a.startsWith('s3:')));
     assert.deepEqual(s3.map((s) => [actions(s), s.Resource]), [
       [['s3:GetObject'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-org-trail-logs/AWSLogs/*']] }],
@@ -596,11 +748,11 @@ describe('log-archive option', () => {
     assert.deepEqual(decrypt.Condition, { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } });
   });
 
-  it('alarms on the log-archive function and its dead-letter queue, to the same topic', () => {
-    const [[topicId]] = ofType(t, 'AWS::SNS::Topic');
-    const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+  it('alarms on the log-archive function and its dead-letter queue, to the same topics', () => {
+    const { alert, health } = topics(t);
+    const alarms = opsAlarms(t).map(([, a]) => a.Properties);
     assert.equal(alarms.length, 8);
-    for (const a of alarms) assert.deepEqual(a.AlarmActions, [{ Ref: topicId }]);
+    for (const a of alarms) assert.deepEqual(a.AlarmActions, [{ Ref: alert }, { Ref: health }]);
     const dlqAlarm = alarms.filter((a) => JSON.stringify(a.Dimensions).includes(laDlqId));
     assert.equal(dlqAlarm.length, 1);
     assert.equal(dlqAlarm[0].MetricName, 'ApproximateNumberOfMessagesVisible');
@@ -616,7 +768,44 @@ describe('log-archive option', () => {
       [['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-rootwatch-batch/rootwatch-batch/*']] }],
       [['s3:GetBucketLocation'], { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::example-rootwatch-batch']] }],
     ]);
-    mainStack({ ...LOG_ARCHIVE, batchOperationsBucket: undefined }).t.resourceCountIs('AWS::IAM::Role', 1);
+    mainStack({ ...LOG_ARCHIVE, batchOperationsBucket: undefined }).t.resourceCountIs('AWS::IAM::Role', 2);
+  });
+
+  it('the Batch Operations role trusts only jobs of this account and region (confused deputy)', () => {
+    const [[, role]] = ofType(t, 'AWS::IAM::Role').filter(([, r]) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('batchoperations'));
+    const [st] = role.Properties.AssumeRolePolicyDocument.Statement;
+    assert.deepEqual(st.Principal, { Service: 'batchoperations.s3.amazonaws.com' });
+    assert.deepEqual(st.Condition, {
+      StringEquals: { 'aws:SourceAccount': '111122223333' },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:us-east-1:111122223333:job/*']] } },
+    });
+  });
+
+  it('each function has its own role, with only what it needs', () => {
+    const [, evFn] = fnByTimeout(t, FUNCTION_TIMEOUT.toSeconds());
+    const evRole = evFn.Properties.Role['Fn::GetAtt'][0];
+    const laRole = laFn.Properties.Role['Fn::GetAtt'][0];
+    assert.notEqual(evRole, laRole);
+    const sids = (roleId: string) => roleStatements(t, roleId).map((s) => s.Sid);
+    assert.deepEqual(sids(evRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheBufferQueue', 'SessionsTable']);
+    assert.deepEqual(sids(laRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheLogArchiveQueue', 'ReadTheLogFiles', 'DecryptTheLogFilesThroughS3', 'SessionsTable']);
+    const ev = JSON.stringify(roleStatements(t, evRole));
+    for (const x of ['s3:', LOG_ARCHIVE.logArchiveKeyArn!, laQueueId]) assert.ok(!ev.includes(x), `event function role: ${x}`);
+    assert.ok(!JSON.stringify(roleStatements(t, laRole)).includes('"sqs:SendMessage"'));
+    // Each writes only its own log group.
+    const logs = (roleId: string) => roleStatements(t, roleId).find((s) => s.Sid === 'OwnLogs').Resource['Fn::GetAtt'][0];
+    assert.equal(logs(evRole), evFn.Properties.LoggingConfig.LogGroup.Ref);
+    assert.equal(logs(laRole), laFn.Properties.LoggingConfig.LogGroup.Ref);
+    // No wildcard resource but the log-file prefix; both roles may use the key and publish.
+    for (const roleId of [evRole, laRole]) {
+      for (const s of roleStatements(t, roleId)) assert.ok(!JSON.stringify(s.Resource).includes('*') || s.Sid === 'ReadTheLogFiles', `${roleId} ${s.Sid}`);
+    }
+    const [[, key]] = ofType(t, 'AWS::KMS::Key').filter(([, k]) => JSON.stringify(k).includes('FunctionPublishesAndReads'));
+    const fnKey = key.Properties.KeyPolicy.Statement.find((s: Json) => s.Sid === 'FunctionPublishesAndReads');
+    assert.deepEqual(fnKey.Principal.AWS, [{ 'Fn::GetAtt': [evRole, 'Arn'] }, { 'Fn::GetAtt': [laRole, 'Arn'] }]);
+    const [[, topicPolicy]] = ofType(t, 'AWS::SNS::TopicPolicy').filter(([, p]) => JSON.stringify(p).includes('OnlyTheFunctionPublishes'));
+    const pub = topicPolicy.Properties.PolicyDocument.Statement.find((s: Json) => s.Sid === 'OnlyTheFunctionPublishes');
+    assert.deepEqual(pub.Principal.AWS, [{ 'Fn::GetAtt': [evRole, 'Arn'] }, { 'Fn::GetAtt': [laRole, 'Arn'] }]);
   });
 
   it('eventbridge only: no topic subscription; sns only: no S3 rule', () => {
@@ -625,7 +814,7 @@ describe('log-archive option', () => {
     const policies = [...ofType(eb, 'AWS::KMS::Key'), ...ofType(eb, 'AWS::SQS::QueuePolicy')].map(([, r]) => JSON.stringify(r.Properties));
     assert.ok(policies.every((p) => !p.includes('"Service":"sns.amazonaws.com"')), 'no SNS principal');
     const sns = mainStack({ ...LOG_ARCHIVE, logArchiveNotification: 'sns' }).t;
-    assert.equal(ofType(sns, 'AWS::Events::Rule').length, 8);
+    assert.equal(patternRules(sns).length, 8);
   });
 
   it('refuses inconsistent settings', () => {
@@ -681,6 +870,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['queue mode', {}],
     ['direct mode with tracing, org and e-mail', { invocationMode: 'direct', tracing: true, organizationId: 'o-abcdefghij', alertEmail: 'a@b.c' }],
     ['no session tracking', { sessionTracking: false }],
+    ['no heartbeat, health e-mail', { heartbeatSchedule: '', healthEmail: 'pager@example.com' }],
     ['log archive too, SSE-KMS, both notifications, Batch Operations', LOG_ARCHIVE],
     ['log archive alone, SNS only', { ...LOG_ARCHIVE, cloudTrailRules: false, logArchiveNotification: 'sns' }],
   ] as [string, RootActivityDetectorProps][]) {
