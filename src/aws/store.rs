@@ -22,6 +22,14 @@ pub const EVENT_FUNCTION_TIMEOUT_SECONDS: i64 = 30;
 /// Lambda retries a failed asynchronous invocation after about one minute, then two.
 /// <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html>
 pub const ASYNC_RETRY_DELAY_SECONDS: i64 = 60;
+/// The log-archive function's timeout in the templates. Its claims are per alert, so what
+/// bounds one is a publish and its settle ([`crate::aws::function::PUBLISH_BUDGET`]).
+pub const LOG_ARCHIVE_TIMEOUT_SECONDS: i64 = 300;
+/// The log-archive queue's visibility timeout in the templates (6 x its function's timeout).
+pub const LOG_ARCHIVE_VISIBILITY_SECONDS: i64 = 1800;
+/// The queues' `maxReceiveCount` in the templates: a message received this many times goes to
+/// the dead-letter queue.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
 /// The event queue's visibility timeout in the templates: a message reported in
 /// `batchItemFailures` comes back after it (6 x the function timeout, as Lambda advises).
 /// <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html>
