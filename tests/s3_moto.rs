@@ -853,3 +853,75 @@ async fn throughput_of_one_function_instance() {
     );
     assert!(s3_rate > 0.0);
 }
+
+/// Issue 15: the sessions a log file issues go to the shared table in `BatchWriteItem`s of 25,
+/// not one `PutItem` each: an object issuing 60 sessions costs 3 calls (it cost 60), and every
+/// session is in the table afterwards.
+#[tokio::test]
+#[ignore = "needs moto_server (make test)"]
+async fn the_sessions_of_a_log_file_are_written_25_per_call() {
+    use rootwatch::aws::dynamo::DynamoStore;
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    let db = support::sessions_table(&cfg, "sessions").await;
+    let (topic, _queue) = topic_with_queue(&cfg, "batch-write", true).await;
+    let s3 = s3_bucket(&cfg, BUCKET).await;
+    let proxy = support::fault::FaultProxy::start(moto.port);
+    let store = DynamoStore {
+        client: rootwatch::aws::sns::store_client(&sdk_config(&proxy.endpoint).await),
+        table: "sessions".into(),
+    };
+    let mut config = Config::for_topic(&topic);
+    config.sessions_table = Some("sessions".into());
+    let h = Handler::with_store(
+        config,
+        SnsPublisher {
+            client: aws_sdk_sns::Client::new(&cfg),
+            topic_arn: topic.clone(),
+        },
+        Some(store),
+    )
+    .with_objects(S3Objects {
+        client: support::s3_client(&cfg),
+    });
+    let assume = records_of(
+        "events/sessions/user-role-chain/111122223333_CloudTrail_us-east-1_20261120T0900Z_c.json",
+    )
+    .into_iter()
+    .find(|r| r["eventName"] == "AssumeRole")
+    .unwrap();
+    let records: Vec<Value> = (0..60)
+        .map(|i| {
+            let mut r = assume.clone();
+            r["eventID"] = json!(format!("assume-{i}"));
+            r["responseElements"]["credentials"]["accessKeyId"] =
+                json!(format!("ASIABATCHWRITE{i:06}"));
+            r
+        })
+        .collect();
+    let k = key("2026-11-20", "sessions");
+    put_object(&s3, BUCKET, &k, log_object(&records)).await;
+    let (result, counts) = h.handle_counted(&s3_notification(BUCKET, &[&k])).await;
+    result.unwrap();
+    assert_eq!(counts.sessions_learned, 60);
+    assert_eq!(counts.store_errors, 0);
+    let (batch_writes, _) = proxy.count("BatchWriteItem");
+    let (puts, _) = proxy.count("PutItem");
+    println!("calls for 60 sessions of one object: {batch_writes} BatchWriteItem, {puts} PutItem (before: 60 PutItem)");
+    assert_eq!((batch_writes, puts), (3, 0));
+    for i in [0, 24, 25, 59] {
+        let item = db
+            .get_item()
+            .table_name("sessions")
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                    "session#ASIABATCHWRITE{i:06}"
+                )),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(item.item().is_some(), "session {i} in the table");
+    }
+}
