@@ -915,9 +915,7 @@ async fn the_sessions_of_a_log_file_are_written_25_per_call() {
             .table_name("sessions")
             .key(
                 "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!(
-                    "session#ASIABATCHWRITE{i:06}"
-                )),
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("session#ASIABATCHWRITE{i:06}")),
             )
             .send()
             .await

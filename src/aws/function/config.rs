@@ -205,3 +205,64 @@ fn is_bucket_name(b: &str) -> bool {
         && b.bytes()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const TOPIC: (&str, &str) = ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:t");
+
+    #[test]
+    fn session_capacity_follows_the_functions_memory() {
+        let at = |mb: &str| {
+            Config::from_env(env(&[TOPIC, ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb)]))
+                .unwrap()
+                .session_capacity
+        };
+        assert_eq!(at("128"), 32_768);
+        assert_eq!(at("256"), 65_536);
+        assert_eq!(at("1024"), 262_144);
+        // At most a quarter of the memory, at the measured size per session with room.
+        assert!(at("128") * 818 < 128 * 1024 * 1024 / 4);
+        // Outside Lambda (no variable): the replay default.
+        let none = Config::from_env(env(&[TOPIC])).unwrap();
+        assert_eq!(none.session_capacity, crate::core::session::MEMORY_CAPACITY);
+        // SESSION_CAPACITY wins.
+        let set = Config::from_env(env(&[
+            TOPIC,
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("SESSION_CAPACITY", "5000"),
+        ]))
+        .unwrap();
+        assert_eq!(set.session_capacity, 5000);
+        let bad = Config::from_env(env(&[TOPIC, ("SESSION_CAPACITY", "lots")]));
+        assert!(
+            matches!(
+                bad,
+                Err(ConfigError::Invalid {
+                    name: "SESSION_CAPACITY",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn the_assume_root_wait_is_configurable_and_bounded() {
+        let c = Config::from_env(env(&[TOPIC])).unwrap();
+        assert_eq!(c.assume_root_wait, ASSUME_ROOT_WAIT_SECONDS);
+        let c = Config::from_env(env(&[TOPIC, ("ASSUME_ROOT_WAIT_SECONDS", "0")])).unwrap();
+        assert_eq!(c.assume_root_wait, 0);
+        let bad = Config::from_env(env(&[TOPIC, ("ASSUME_ROOT_WAIT_SECONDS", "-5")]));
+        assert!(bad.is_err());
+    }
+}
