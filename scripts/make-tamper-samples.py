@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes events/detector-tamper/*.json: EventBridge envelopes around CloudTrail records of
-requests that blind the detector, in the shapes the CloudTrail, EventBridge, Lambda, SNS and KMS
-CloudTrail pages document. Written by us; the golden test replays them with
+requests that blind the detector, in the shapes the CloudTrail, EventBridge, Lambda, SNS, KMS,
+DynamoDB, IAM and Organizations CloudTrail pages and API references document. Written by us; the golden test replays them with
 `--detector-resource rootwatch-*` and the key's ARN
 (arn:aws:kms:us-east-1:111122223333:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d).
 
@@ -77,6 +77,9 @@ def envelope(n, source, name, params, response=None, identity=ADMIN, extra=None)
 
 
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail"
+DENY_ALL = "arn:aws:iam::aws:policy/AWSDenyAll"
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rootwatch-Function-9ZYXWVUTSRQP"
+TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/rootwatch-SessionsTable-7U8I9O0P1A2S"
 SAMPLES = {
     "stop-logging": envelope(1, "cloudtrail.amazonaws.com", "StopLogging", {"name": TRAIL}),
     "delete-trail": envelope(2, "cloudtrail.amazonaws.com", "DeleteTrail", {"name": "org-trail"}),
@@ -138,6 +141,69 @@ SAMPLES = {
         None,
         extra={"errorCode": "AccessDeniedException",
                "errorMessage": "User is not authorized to perform: kms:ScheduleKeyDeletion"},
+    ),
+    # Issue 15, item 5: quieter ways to blind the detector.
+    "attach-deny-all-own-role": envelope(
+        12, "iam.amazonaws.com", "AttachRolePolicy",
+        {"roleName": "rootwatch-FunctionRole-1Q2W3E4R5T6Y", "policyArn": DENY_ALL},
+    ),
+    "attach-deny-all-other-role": envelope(
+        13, "iam.amazonaws.com", "AttachRolePolicy",
+        {"roleName": "payments-reporting", "policyArn": DENY_ALL},
+    ),
+    "invoke-config-put-own": envelope(
+        14, "lambda.amazonaws.com", "PutFunctionEventInvokeConfig",
+        {"functionName": "rootwatch-Function-9ZYXWVUTSRQP", "maximumRetryAttempts": 0,
+         "maximumEventAgeInSeconds": 60},
+        {"lastModified": "Nov 23, 2026, 10:14:00 AM", "functionArn": FUNCTION_ARN,
+         "maximumRetryAttempts": 0, "maximumEventAgeInSeconds": 60,
+         "destinationConfig": {"onSuccess": {}, "onFailure": {}}},
+    ),
+    "invoke-config-update-own": envelope(
+        15, "lambda.amazonaws.com", "UpdateFunctionEventInvokeConfig",
+        {"functionName": FUNCTION_ARN,
+         "destinationConfig": {"onFailure": {"destination": f"arn:aws:sqs:us-east-1:{ACCOUNT}:scratch"}}},
+        {"lastModified": "Nov 23, 2026, 10:15:00 AM", "functionArn": FUNCTION_ARN,
+         "maximumRetryAttempts": 2, "maximumEventAgeInSeconds": 21600,
+         "destinationConfig": {"onSuccess": {},
+                               "onFailure": {"destination": f"arn:aws:sqs:us-east-1:{ACCOUNT}:scratch"}}},
+    ),
+    "invoke-config-delete-own": envelope(
+        16, "lambda.amazonaws.com", "DeleteFunctionEventInvokeConfig",
+        {"functionName": "rootwatch-Function-9ZYXWVUTSRQP"},
+    ),
+    "table-policy-put-own": envelope(
+        17, "dynamodb.amazonaws.com", "PutResourcePolicy",
+        {"resourceArn": TABLE_ARN,
+         "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+             {"Effect": "Deny", "Principal": "*", "Action": "dynamodb:*", "Resource": TABLE_ARN}]})},
+        {"revisionId": "1763892060000"},
+    ),
+    "table-policy-delete-own": envelope(
+        18, "dynamodb.amazonaws.com", "DeleteResourcePolicy",
+        {"resourceArn": TABLE_ARN},
+        {"revisionId": "1763892120000"},
+    ),
+    "table-ttl-own": envelope(
+        19, "dynamodb.amazonaws.com", "UpdateTimeToLive",
+        {"tableName": "rootwatch-SessionsTable-7U8I9O0P1A2S",
+         "timeToLiveSpecification": {"enabled": True, "attributeName": "created_at"}},
+        {"timeToLiveSpecification": {"enabled": True, "attributeName": "created_at"}},
+    ),
+    "leave-organization": envelope(
+        20, "organizations.amazonaws.com", "LeaveOrganization", None,
+    ),
+    "disable-cloudtrail-trusted-access": envelope(
+        21, "organizations.amazonaws.com", "DisableAWSServiceAccess",
+        {"servicePrincipal": "cloudtrail.amazonaws.com"},
+    ),
+    "disable-other-trusted-access": envelope(
+        22, "organizations.amazonaws.com", "DisableAWSServiceAccess",
+        {"servicePrincipal": "config.amazonaws.com"},
+    ),
+    "deregister-cloudtrail-delegated-admin": envelope(
+        23, "organizations.amazonaws.com", "DeregisterDelegatedAdministrator",
+        {"accountId": "444455556666", "servicePrincipal": "cloudtrail.amazonaws.com"},
     ),
 }
 

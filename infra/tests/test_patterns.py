@@ -104,6 +104,8 @@ TAMPER_APIS = {
             "UpdateFunctionConfiguration",
             "UpdateFunctionCode",
             "RemovePermission",
+            "PutFunctionEventInvokeConfig",
+            "UpdateFunctionEventInvokeConfig",
         ],
     ),
     "sqs.amazonaws.com": (False, ["DeleteQueue", "SetQueueAttributes", "PurgeQueue", "RemovePermission"]),
@@ -112,11 +114,22 @@ TAMPER_APIS = {
         ["DeleteTopic", "Unsubscribe", "SetTopicAttributes", "SetSubscriptionAttributes", "RemovePermission"],
     ),
     "kms.amazonaws.com": (False, ["DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"]),
-    "dynamodb.amazonaws.com": (False, ["DeleteTable"]),
+    "dynamodb.amazonaws.com": (False, ["DeleteTable", "PutResourcePolicy", "DeleteResourcePolicy", "UpdateTimeToLive"]),
     "iam.amazonaws.com": (
         False,
-        ["DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "PutRolePolicy", "PutRolePermissionsBoundary", "UpdateAssumeRolePolicy"],
+        [
+            "DeleteRole",
+            "DeleteRolePolicy",
+            "DetachRolePolicy",
+            "PutRolePolicy",
+            "PutRolePermissionsBoundary",
+            "UpdateAssumeRolePolicy",
+            "AttachRolePolicy",
+        ],
     ),
+    # Issue 15: the account leaving its organisation (always), CloudTrail's trusted access or
+    # delegated administrator removed (the function checks servicePrincipal; the rule does not).
+    "organizations.amazonaws.com": (False, ["LeaveOrganization", "DisableAWSServiceAccess", "DeregisterDelegatedAdministrator"]),
 }
 # How CloudTrail records the Lambda API calls (versioned names).
 LAMBDA_RECORDED_NAMES = {
@@ -127,6 +140,10 @@ LAMBDA_RECORDED_NAMES = {
     "UpdateFunctionConfiguration": "UpdateFunctionConfiguration20150331v2",
     "UpdateFunctionCode": "UpdateFunctionCode20150331v2",
     "RemovePermission": "RemovePermission20150331v2",
+    # No version suffix known for the asynchronous invocation calls (API version 2019-09-25): the
+    # unversioned name, which the prefix matches as well as any versioned spelling.
+    "PutFunctionEventInvokeConfig": "PutFunctionEventInvokeConfig",
+    "UpdateFunctionEventInvokeConfig": "UpdateFunctionEventInvokeConfig",
 }
 DETAIL_TYPE_BY_EVENT_TYPE = {
     "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
@@ -343,6 +360,16 @@ def synthetic_tamper_cases() -> list[tuple[str, dict]]:
         ),
         # The unversioned Lambda spelling matches too (prefix).
         ("synthetic/tamper/lambda-DeleteFunction-unversioned", tamper_record("lambda.amazonaws.com", "DeleteFunction", ROLE_SESSION)),
+        # DeleteFunctionEventInvokeConfig is let through by the DeleteFunction prefix, and a
+        # versioned spelling of the invocation-settings calls by theirs.
+        (
+            "synthetic/tamper/lambda-DeleteFunctionEventInvokeConfig",
+            tamper_record("lambda.amazonaws.com", "DeleteFunctionEventInvokeConfig", ROLE_SESSION),
+        ),
+        (
+            "synthetic/tamper/lambda-PutFunctionEventInvokeConfig-versioned",
+            tamper_record("lambda.amazonaws.com", "PutFunctionEventInvokeConfig20190925", ROLE_SESSION),
+        ),
         # Look-alikes: a name of the list under another source (no cross product), and reads or
         # creations of the same resources.
         ("synthetic/not-tamper/sqs-DeleteTable", tamper_record("sqs.amazonaws.com", "DeleteTable", ROLE_SESSION)),
@@ -356,6 +383,10 @@ def synthetic_tamper_cases() -> list[tuple[str, dict]]:
         ("synthetic/not-tamper/sns-Subscribe", tamper_record("sns.amazonaws.com", "Subscribe", ROLE_SESSION)),
         ("synthetic/not-tamper/s3-DeleteBucket", tamper_record("s3.amazonaws.com", "DeleteBucket", ROLE_SESSION)),
         ("synthetic/not-tamper/dynamodb-DeleteBackup", tamper_record("dynamodb.amazonaws.com", "DeleteBackup", ROLE_SESSION)),
+        ("synthetic/not-tamper/dynamodb-GetResourcePolicy", tamper_record("dynamodb.amazonaws.com", "GetResourcePolicy", ROLE_SESSION)),
+        ("synthetic/not-tamper/iam-AttachUserPolicy", tamper_record("iam.amazonaws.com", "AttachUserPolicy", ROLE_SESSION)),
+        ("synthetic/not-tamper/lambda-GetFunctionEventInvokeConfig", tamper_record("lambda.amazonaws.com", "GetFunctionEventInvokeConfig", ROLE_SESSION)),
+        ("synthetic/not-tamper/organizations-EnableAWSServiceAccess", tamper_record("organizations.amazonaws.com", "EnableAWSServiceAccess", ROLE_SESSION)),
     ]
     return cases
 
@@ -772,7 +803,7 @@ def test_a_wrong_pattern_fails(moto):
         and should_reach(e)
         and (e["detail"].get("userIdentity") or {}).get("type") != "Root"
     ]
-    assert set(f"synthetic/tamper/lambda-{v}" for v in LAMBDA_RECORDED_NAMES.values()) <= set(versioned)
+    assert set(f"synthetic/tamper/lambda-{v}" for k, v in LAMBDA_RECORDED_NAMES.items() if k != v) <= set(versioned)
     assert sorted(bad) == sorted(versioned), bad
 
     def without_root_exclusion(p):

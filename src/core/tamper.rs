@@ -6,7 +6,9 @@
 //!   longer delivered;
 //! - the detector's own resources (rules, bus, function, event source mapping, queues, topic,
 //!   subscription, key, table, role), named by configuration (`DETECTOR_RESOURCES` /
-//!   `--detector-resource`), which the deployment templates set to the stack's names.
+//!   `--detector-resource`), which the deployment templates set to the stack's names;
+//! - the account's place in the organisation trail: the account leaving its organisation, or
+//!   CloudTrail's trusted access or delegated administrator removed in AWS Organizations.
 //!
 //! Peer: GuardDuty's `Stealth:IAMUser/CloudTrailLoggingDisabled` covers only the first kind.
 //! <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-iam.html>
@@ -63,6 +65,55 @@ pub const DYNAMODB_DOC: &str =
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html>
 pub const IAM_DOC: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html";
+/// `AttachRolePolicy`: attaches a managed policy to a role, such as the AWS-managed `AWSDenyAll`
+/// (`arn:aws:iam::aws:policy/AWSDenyAll`, which denies every action).
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html>
+pub const ATTACH_ROLE_POLICY_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html";
+/// The AWS-managed policy that denies all actions.
+/// <https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSDenyAll.html>
+pub const DENY_ALL_POLICY: &str = "policy/AWSDenyAll";
+/// `PutFunctionEventInvokeConfig`: replaces the asynchronous invocation settings (settings left
+/// out are removed, the on-failure destination of direct mode included).
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html>
+pub const PUT_EVENT_INVOKE_CONFIG_DOC: &str =
+    "https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html";
+/// `UpdateFunctionEventInvokeConfig`: changes the asynchronous invocation settings.
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionEventInvokeConfig.html>
+pub const UPDATE_EVENT_INVOKE_CONFIG_DOC: &str =
+    "https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionEventInvokeConfig.html";
+/// `DeleteFunctionEventInvokeConfig`: removes the asynchronous invocation settings.
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunctionEventInvokeConfig.html>
+pub const DELETE_EVENT_INVOKE_CONFIG_DOC: &str =
+    "https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunctionEventInvokeConfig.html";
+/// DynamoDB `PutResourcePolicy`: attaches a resource-based policy to a table or stream.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutResourcePolicy.html>
+pub const DYNAMODB_PUT_POLICY_DOC: &str =
+    "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutResourcePolicy.html";
+/// DynamoDB `DeleteResourcePolicy`.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteResourcePolicy.html>
+pub const DYNAMODB_DELETE_POLICY_DOC: &str =
+    "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteResourcePolicy.html";
+/// DynamoDB `UpdateTimeToLive`: turns TTL on or off, or changes its attribute.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html>
+pub const DYNAMODB_TTL_DOC: &str =
+    "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html";
+/// `LeaveOrganization`: the account leaves its organisation, and with it the organisation trail.
+/// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_LeaveOrganization.html>
+pub const LEAVE_ORGANIZATION_DOC: &str =
+    "https://docs.aws.amazon.com/organizations/latest/APIReference/API_LeaveOrganization.html";
+/// `DisableAWSServiceAccess`: for `cloudtrail.amazonaws.com`, organisation trails stop working
+/// for member accounts.
+/// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_DisableAWSServiceAccess.html>
+pub const DISABLE_SERVICE_ACCESS_DOC: &str =
+    "https://docs.aws.amazon.com/organizations/latest/APIReference/API_DisableAWSServiceAccess.html";
+/// `DeregisterDelegatedAdministrator`: the account no longer administers the service's
+/// organisation features (here, organisation trails).
+/// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_DeregisterDelegatedAdministrator.html>
+pub const DEREGISTER_DELEGATED_ADMIN_DOC: &str = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_DeregisterDelegatedAdministrator.html";
+/// The service principal of CloudTrail in AWS Organizations requests.
+/// <https://docs.aws.amazon.com/organizations/latest/userguide/services-that-can-integrate-cloudtrail.html>
+pub const CLOUDTRAIL_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
 
 /// Calls made by CloudFormation on a user's behalf carry `invokedBy: cloudformation.amazonaws.com`.
 /// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>
@@ -89,6 +140,12 @@ pub enum Condition {
     DropsManagementWrites,
     /// The request (or response) names one of the configured detector resources.
     OwnResource,
+    /// `OwnResource`, and the policy attached is the AWS-managed `AWSDenyAll`.
+    OwnResourceDenyAll,
+    /// Every request.
+    Always,
+    /// The request's `servicePrincipal` is CloudTrail's.
+    CloudTrailPrincipal,
 }
 
 /// One row of the tamper table.
@@ -138,6 +195,9 @@ pub const TAMPER_TABLE: &[TamperEntry] = &[
     row!("lambda.amazonaws.com", "UpdateFunctionCode", OwnResource, Changes, "detector function code replaced", LAMBDA_DOC),
     row!("lambda.amazonaws.com", "UpdateEventSourceMapping", OwnResource, Changes, "detector function queue mapping changed", LAMBDA_DOC),
     row!("lambda.amazonaws.com", "RemovePermission", OwnResource, Changes, "detector function invoke permission removed", LAMBDA_DOC),
+    row!("lambda.amazonaws.com", "PutFunctionEventInvokeConfig", OwnResource, Changes, "detector function asynchronous invocation settings replaced (failure destination)", PUT_EVENT_INVOKE_CONFIG_DOC),
+    row!("lambda.amazonaws.com", "UpdateFunctionEventInvokeConfig", OwnResource, Changes, "detector function asynchronous invocation settings changed (failure destination)", UPDATE_EVENT_INVOKE_CONFIG_DOC),
+    row!("lambda.amazonaws.com", "DeleteFunctionEventInvokeConfig", OwnResource, Changes, "detector function asynchronous invocation settings deleted (failure destination)", DELETE_EVENT_INVOKE_CONFIG_DOC),
     row!("sqs.amazonaws.com", "DeleteQueue", OwnResource, Blinds, "detector queue deleted", SQS_DOC),
     row!("sqs.amazonaws.com", "PurgeQueue", OwnResource, Blinds, "detector queue purged", SQS_DOC),
     row!("sqs.amazonaws.com", "SetQueueAttributes", OwnResource, Changes, "detector queue attributes changed", SQS_DOC),
@@ -151,12 +211,20 @@ pub const TAMPER_TABLE: &[TamperEntry] = &[
     row!("kms.amazonaws.com", "ScheduleKeyDeletion", OwnResource, Blinds, "detector KMS key scheduled for deletion", KMS_DOC),
     row!("kms.amazonaws.com", "PutKeyPolicy", OwnResource, Changes, "detector KMS key policy changed", KMS_DOC),
     row!("dynamodb.amazonaws.com", "DeleteTable", OwnResource, Blinds, "detector sessions table deleted", DYNAMODB_DOC),
+    row!("dynamodb.amazonaws.com", "PutResourcePolicy", OwnResource, Changes, "detector sessions table resource policy set", DYNAMODB_PUT_POLICY_DOC),
+    row!("dynamodb.amazonaws.com", "DeleteResourcePolicy", OwnResource, Changes, "detector sessions table resource policy deleted", DYNAMODB_DELETE_POLICY_DOC),
+    row!("dynamodb.amazonaws.com", "UpdateTimeToLive", OwnResource, Changes, "detector sessions table time to live changed", DYNAMODB_TTL_DOC),
+    row!("iam.amazonaws.com", "AttachRolePolicy", OwnResourceDenyAll, Blinds, "AWSDenyAll attached to a detector IAM role (every action denied)", ATTACH_ROLE_POLICY_DOC),
+    row!("iam.amazonaws.com", "AttachRolePolicy", OwnResource, Changes, "managed policy attached to a detector IAM role", ATTACH_ROLE_POLICY_DOC),
     row!("iam.amazonaws.com", "DeleteRole", OwnResource, Blinds, "detector IAM role deleted", IAM_DOC),
     row!("iam.amazonaws.com", "DeleteRolePolicy", OwnResource, Blinds, "detector IAM role policy deleted", IAM_DOC),
     row!("iam.amazonaws.com", "DetachRolePolicy", OwnResource, Blinds, "detector IAM role policy detached", IAM_DOC),
     row!("iam.amazonaws.com", "PutRolePolicy", OwnResource, Changes, "detector IAM role policy changed", IAM_DOC),
     row!("iam.amazonaws.com", "PutRolePermissionsBoundary", OwnResource, Changes, "detector IAM role permissions boundary set", IAM_DOC),
     row!("iam.amazonaws.com", "UpdateAssumeRolePolicy", OwnResource, Changes, "detector IAM role trust policy changed", IAM_DOC),
+    row!("organizations.amazonaws.com", "LeaveOrganization", Always, Blinds, "account left its AWS organization (and the organization trail)", LEAVE_ORGANIZATION_DOC),
+    row!("organizations.amazonaws.com", "DisableAWSServiceAccess", CloudTrailPrincipal, Blinds, "CloudTrail trusted access in AWS Organizations disabled (organization trails stop for member accounts)", DISABLE_SERVICE_ACCESS_DOC),
+    row!("organizations.amazonaws.com", "DeregisterDelegatedAdministrator", CloudTrailPrincipal, Changes, "CloudTrail delegated administrator deregistered", DEREGISTER_DELEGATED_ADMIN_DOC),
 ];
 
 impl Condition {
@@ -171,6 +239,9 @@ impl Condition {
                 "no selector left that logs management write events"
             }
             Condition::OwnResource => "own",
+            Condition::OwnResourceDenyAll => "own, `policyArn` the AWS-managed `AWSDenyAll`",
+            Condition::Always => "always",
+            Condition::CloudTrailPrincipal => "`servicePrincipal` is `cloudtrail.amazonaws.com`",
         }
     }
 }
@@ -214,6 +285,7 @@ pub const RESOURCE_FIELDS: &[&str] = &[
     "tableName",
     "roleName",
     "trailName",
+    "resourceArn",
 ];
 
 /// Lambda's event name without its API version (`UpdateFunctionConfiguration20150331v2` →
@@ -225,7 +297,8 @@ pub fn base_name(name: &str) -> &str {
     }
 }
 
-/// The row a record matches, with the resource it named (for `OwnResource` rows) or the trail.
+/// The row a record matches, with the resource it named (for `OwnResource` rows), the trail, or
+/// the account (organisation rows). Rows with the same event are tried in table order.
 pub fn matching<'r>(
     record: &'r Record<'_>,
     own: &[String],
@@ -239,34 +312,69 @@ pub fn matching<'r>(
     } else {
         record.event_name()
     };
-    let entry = TAMPER_TABLE
+    TAMPER_TABLE
         .iter()
-        .find(|e| e.event_source == source && e.event_name == name)?;
+        .filter(|e| e.event_source == source && e.event_name == name)
+        .find_map(|entry| applies(entry, record, own).map(|named| (entry, named)))
+}
+
+/// Whether `entry`'s condition holds for `record`, and what it names.
+fn applies<'r>(
+    entry: &TamperEntry,
+    record: &'r Record<'_>,
+    own: &[String],
+) -> Option<Option<Cow<'r, str>>> {
     let trail = || {
         record
             .request_param("name")
             .or_else(|| record.request_param("trailName"))
     };
     match entry.condition {
-        Condition::AnyTrail => Some((entry, trail())),
-        Condition::NarrowsTrail => narrows_trail(record).then(|| (entry, trail())),
+        Condition::AnyTrail => Some(trail()),
+        Condition::NarrowsTrail => narrows_trail(record).then(trail),
         Condition::DropsManagementWrites => {
-            drops_management_writes(record.request_parameters?).then(|| (entry, trail()))
+            drops_management_writes(record.request_parameters?).then(trail)
         }
-        Condition::OwnResource => {
-            if own.is_empty() {
+        Condition::OwnResource => own_named(record, own).map(Some),
+        Condition::OwnResourceDenyAll => {
+            let policy = record.request_param("policyArn")?;
+            if !is_deny_all(&policy) {
                 return None;
             }
-            let named = RESOURCE_FIELDS.iter().find_map(|f| {
-                [record.request_parameters, record.response_elements]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|raw| raw_field(raw, f))
-                    .find(|v| is_own(v, own))
-            })?;
-            Some((entry, Some(named)))
+            own_named(record, own).map(Some)
         }
+        Condition::Always => Some(None),
+        Condition::CloudTrailPrincipal => record
+            .request_param("servicePrincipal")
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case(CLOUDTRAIL_PRINCIPAL))
+            .then(|| record.request_param("accountId")),
     }
+}
+
+/// The first value of [`RESOURCE_FIELDS`], in the request or the response, that names a
+/// configured detector resource. None when no resource is configured.
+fn own_named<'r>(record: &'r Record<'_>, own: &[String]) -> Option<Cow<'r, str>> {
+    if own.is_empty() {
+        return None;
+    }
+    RESOURCE_FIELDS.iter().find_map(|f| {
+        [record.request_parameters, record.response_elements]
+            .into_iter()
+            .flatten()
+            .filter_map(|raw| raw_field(raw, f))
+            .find(|v| is_own(v, own))
+    })
+}
+
+/// `arn:PARTITION:iam::aws:policy/AWSDenyAll`, the AWS-managed deny-all policy in any partition.
+fn is_deny_all(arn: &str) -> bool {
+    let mut parts = arn.trim().splitn(6, ':');
+    parts.next() == Some("arn")
+        && parts.next().is_some_and(|p| p.starts_with("aws"))
+        && parts.next() == Some("iam")
+        && parts.next() == Some("")
+        && parts.next() == Some("aws")
+        && parts.next() == Some(DENY_ALL_POLICY)
 }
 
 /// `value` names a detector resource: a configured entry (`*` globs) matches the whole value or
@@ -627,6 +735,223 @@ mod tests {
         &["rootwatch-*"],
         Some(("DetachRolePolicy", Some("rootwatch-FunctionRole-Z")))
     );
+
+    const ROLE: &str = "rootwatch-FunctionRole-Z";
+    const DENY_ALL: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+
+    tamper!(
+        deny_all_attached_to_own_role,
+        &format!(
+            r#"{{"eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{{"roleName":"{ROLE}","policyArn":"{DENY_ALL}"}}}}"#
+        ),
+        &["rootwatch-*"],
+        Some(("AttachRolePolicy", Some(ROLE)))
+    );
+    tamper!(
+        deny_all_attached_to_other_role,
+        &format!(
+            r#"{{"eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{{"roleName":"payments-role","policyArn":"{DENY_ALL}"}}}}"#
+        ),
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        managed_policy_attached_to_own_role,
+        &format!(
+            r#"{{"eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{{"roleName":"{ROLE}","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}}}}"#
+        ),
+        &["rootwatch-*"],
+        Some(("AttachRolePolicy", Some(ROLE)))
+    );
+    tamper!(
+        managed_policy_attached_to_other_role,
+        r#"{"eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{"roleName":"payments-role","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        invoke_config_put_own,
+        r#"{"eventSource":"lambda.amazonaws.com","eventName":"PutFunctionEventInvokeConfig","requestParameters":{"functionName":"rootwatch-Function-X","maximumRetryAttempts":0}}"#,
+        &["rootwatch-*"],
+        Some(("PutFunctionEventInvokeConfig", Some("rootwatch-Function-X")))
+    );
+    tamper!(
+        invoke_config_put_versioned_own,
+        r#"{"eventSource":"lambda.amazonaws.com","eventName":"PutFunctionEventInvokeConfig20190925","requestParameters":{"functionName":"arn:aws:lambda:us-east-1:111122223333:function:rootwatch-Function-X"}}"#,
+        &["rootwatch-*"],
+        Some((
+            "PutFunctionEventInvokeConfig",
+            Some("arn:aws:lambda:us-east-1:111122223333:function:rootwatch-Function-X")
+        ))
+    );
+    tamper!(
+        invoke_config_put_other,
+        r#"{"eventSource":"lambda.amazonaws.com","eventName":"PutFunctionEventInvokeConfig","requestParameters":{"functionName":"payments"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        invoke_config_update_own,
+        r#"{"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionEventInvokeConfig","requestParameters":{"functionName":"rootwatch-Function-X","destinationConfig":{"onFailure":{}}}}"#,
+        &["rootwatch-*"],
+        Some((
+            "UpdateFunctionEventInvokeConfig",
+            Some("rootwatch-Function-X")
+        ))
+    );
+    tamper!(
+        invoke_config_update_other,
+        r#"{"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionEventInvokeConfig","requestParameters":{"functionName":"payments"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        invoke_config_delete_own,
+        r#"{"eventSource":"lambda.amazonaws.com","eventName":"DeleteFunctionEventInvokeConfig","requestParameters":{"functionName":"rootwatch-Function-X"}}"#,
+        &["rootwatch-*"],
+        Some((
+            "DeleteFunctionEventInvokeConfig",
+            Some("rootwatch-Function-X")
+        ))
+    );
+    tamper!(
+        invoke_config_delete_other,
+        r#"{"eventSource":"lambda.amazonaws.com","eventName":"DeleteFunctionEventInvokeConfig","requestParameters":{"functionName":"payments"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        table_policy_put_own,
+        r#"{"eventSource":"dynamodb.amazonaws.com","eventName":"PutResourcePolicy","requestParameters":{"resourceArn":"arn:aws:dynamodb:us-east-1:111122223333:table/rootwatch-SessionsTable-Q","policy":"{}"}}"#,
+        &["rootwatch-*"],
+        Some((
+            "PutResourcePolicy",
+            Some("arn:aws:dynamodb:us-east-1:111122223333:table/rootwatch-SessionsTable-Q")
+        ))
+    );
+    tamper!(
+        table_policy_put_other,
+        r#"{"eventSource":"dynamodb.amazonaws.com","eventName":"PutResourcePolicy","requestParameters":{"resourceArn":"arn:aws:dynamodb:us-east-1:111122223333:table/orders","policy":"{}"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        table_policy_delete_own,
+        r#"{"eventSource":"dynamodb.amazonaws.com","eventName":"DeleteResourcePolicy","requestParameters":{"resourceArn":"arn:aws:dynamodb:us-east-1:111122223333:table/rootwatch-SessionsTable-Q"}}"#,
+        &["rootwatch-SessionsTable-Q"],
+        Some((
+            "DeleteResourcePolicy",
+            Some("arn:aws:dynamodb:us-east-1:111122223333:table/rootwatch-SessionsTable-Q")
+        ))
+    );
+    tamper!(
+        table_policy_delete_other,
+        r#"{"eventSource":"dynamodb.amazonaws.com","eventName":"DeleteResourcePolicy","requestParameters":{"resourceArn":"arn:aws:dynamodb:us-east-1:111122223333:table/orders"}}"#,
+        &["rootwatch-SessionsTable-Q"],
+        None
+    );
+    tamper!(
+        table_ttl_own,
+        r#"{"eventSource":"dynamodb.amazonaws.com","eventName":"UpdateTimeToLive","requestParameters":{"tableName":"rootwatch-SessionsTable-Q","timeToLiveSpecification":{"enabled":true,"attributeName":"created_at"}}}"#,
+        &["rootwatch-*"],
+        Some(("UpdateTimeToLive", Some("rootwatch-SessionsTable-Q")))
+    );
+    tamper!(
+        table_ttl_other,
+        r#"{"eventSource":"dynamodb.amazonaws.com","eventName":"UpdateTimeToLive","requestParameters":{"tableName":"orders","timeToLiveSpecification":{"enabled":false,"attributeName":"ttl"}}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        leave_organization_always,
+        r#"{"eventSource":"organizations.amazonaws.com","eventName":"LeaveOrganization","requestParameters":null}"#,
+        &[],
+        Some(("LeaveOrganization", None))
+    );
+    tamper!(
+        cloudtrail_trusted_access_disabled,
+        r#"{"eventSource":"organizations.amazonaws.com","eventName":"DisableAWSServiceAccess","requestParameters":{"servicePrincipal":"cloudtrail.amazonaws.com"}}"#,
+        &[],
+        Some(("DisableAWSServiceAccess", None))
+    );
+    tamper!(
+        other_trusted_access_disabled,
+        r#"{"eventSource":"organizations.amazonaws.com","eventName":"DisableAWSServiceAccess","requestParameters":{"servicePrincipal":"config.amazonaws.com"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        cloudtrail_delegated_admin_deregistered,
+        r#"{"eventSource":"organizations.amazonaws.com","eventName":"DeregisterDelegatedAdministrator","requestParameters":{"accountId":"444455556666","servicePrincipal":"cloudtrail.amazonaws.com"}}"#,
+        &[],
+        Some(("DeregisterDelegatedAdministrator", Some("444455556666")))
+    );
+    tamper!(
+        other_delegated_admin_deregistered,
+        r#"{"eventSource":"organizations.amazonaws.com","eventName":"DeregisterDelegatedAdministrator","requestParameters":{"accountId":"444455556666","servicePrincipal":"guardduty.amazonaws.com"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+    tamper!(
+        organizations_other_call,
+        r#"{"eventSource":"organizations.amazonaws.com","eventName":"EnableAWSServiceAccess","requestParameters":{"servicePrincipal":"cloudtrail.amazonaws.com"}}"#,
+        &["rootwatch-*"],
+        None
+    );
+
+    #[test]
+    fn deny_all_in_every_partition_only() {
+        assert!(is_deny_all(DENY_ALL));
+        assert!(is_deny_all("arn:aws-us-gov:iam::aws:policy/AWSDenyAll"));
+        assert!(!is_deny_all("arn:aws:iam::111122223333:policy/AWSDenyAll"));
+        assert!(!is_deny_all("arn:aws:iam::aws:policy/AWSDenyAllX"));
+        assert!(!is_deny_all(
+            "arn:aws:iam::aws:policy/job-function/AWSDenyAll"
+        ));
+        assert!(!is_deny_all("AWSDenyAll"));
+    }
+
+    #[test]
+    fn attach_severity_deny_all_is_at_least_delete_role_policy() {
+        let own = vec!["rootwatch-*".to_owned()];
+        let stack =
+            r#","userIdentity":{"type":"AssumedRole","invokedBy":"cloudformation.amazonaws.com"}"#;
+        let sev = |name: &str, policy: &str, extra: &str| {
+            let json = format!(
+                r#"{{"eventSource":"iam.amazonaws.com","eventName":"{name}","requestParameters":{{"roleName":"{ROLE}","policyArn":"{policy}","policyName":"p"}}{extra}}}"#
+            );
+            let r = Record::from_json(&json).unwrap();
+            let (e, _) = matching(&r, &own).unwrap();
+            severity(e, &r)
+        };
+        for extra in ["", stack, r#","errorCode":"AccessDenied""#] {
+            assert!(
+                sev("AttachRolePolicy", DENY_ALL, extra)
+                    >= sev("DeleteRolePolicy", DENY_ALL, extra),
+                "{extra}"
+            );
+        }
+        assert_eq!(sev("AttachRolePolicy", DENY_ALL, stack), Severity::Critical);
+        assert_eq!(sev("AttachRolePolicy", DENY_ALL, ""), Severity::Critical);
+        let other = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+        assert_eq!(sev("AttachRolePolicy", other, ""), Severity::Critical);
+        assert_eq!(sev("AttachRolePolicy", other, stack), Severity::Low);
+    }
+
+    #[test]
+    fn every_row_cites_an_aws_doc_and_rows_of_one_event_are_adjacent() {
+        for (i, e) in TAMPER_TABLE.iter().enumerate() {
+            assert!(
+                e.doc.starts_with("https://docs.aws.amazon.com/"),
+                "{}",
+                e.event_name
+            );
+            let later = TAMPER_TABLE[i + 1..]
+                .iter()
+                .position(|o| o.event_source == e.event_source && o.event_name == e.event_name);
+            assert!(later.is_none_or(|j| j == 0), "{} rows apart", e.event_name);
+        }
+    }
 
     #[test]
     fn base_names() {

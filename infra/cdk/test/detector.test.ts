@@ -612,10 +612,14 @@ describe('detector tamper rule', () => {
     assert.ok(JSON.stringify(cfnPattern(p)).length <= 2048, 'EventBridge pattern size quota');
   });
 
-  it('lists the calls of issue 7', () => {
+  it('lists the calls of issues 7 and 15', () => {
     const all = TAMPER_APIS.flatMap((a) => a.names.map((n) => `${a.eventSource.split('.')[0]}:${n}`));
-    assert.equal(all.length, 37);
+    assert.equal(all.length, 46);
     for (const x of ['cloudtrail:StopLogging', 'events:DeleteEventBus', 'lambda:UpdateFunctionCode', 'sqs:PurgeQueue', 'sns:Unsubscribe', 'kms:ScheduleKeyDeletion', 'dynamodb:DeleteTable', 'iam:UpdateAssumeRolePolicy']) {
+      assert.ok(all.includes(x), x);
+    }
+    // Issue 15: DeleteFunctionEventInvokeConfig is covered by the DeleteFunction prefix.
+    for (const x of ['iam:AttachRolePolicy', 'lambda:PutFunctionEventInvokeConfig', 'lambda:UpdateFunctionEventInvokeConfig', 'dynamodb:PutResourcePolicy', 'dynamodb:DeleteResourcePolicy', 'dynamodb:UpdateTimeToLive', 'organizations:LeaveOrganization', 'organizations:DisableAWSServiceAccess', 'organizations:DeregisterDelegatedAdministrator']) {
       assert.ok(all.includes(x), x);
     }
   });
