@@ -69,6 +69,37 @@ pub enum DecodeError {
     Empty,
     #[error("consumer stopped")]
     Stopped(io::Error),
+    /// One value larger than [`MAX_RECORD_BYTES`] in a streamed input: reading stops there
+    /// rather than hold it whole.
+    #[error("record {index} is larger than {} MiB: it and the rest of this input were not read (CloudTrail records are far smaller: is this a CloudTrail log file?)", MAX_RECORD_BYTES >> 20)]
+    TooLarge { index: u64 },
+}
+
+/// The largest record read. CloudTrail records are kilobytes (EventBridge carries events of up
+/// to 256 KB); a larger value is refused rather than held whole: reported as not a record in
+/// an input read into memory, and as [`DecodeError::TooLarge`] (the input stops) in a streamed
+/// one, which holds no more than this of it.
+/// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html>
+pub const MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
+
+/// A reader that fails once more than [`MAX_RECORD_BYTES`] were read since the decoder last
+/// marked a value's start.
+struct Capped<R> {
+    inner: R,
+    since: std::rc::Rc<std::cell::Cell<usize>>,
+    tripped: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.since.get() > MAX_RECORD_BYTES {
+            self.tripped.set(true);
+            return Err(io::Error::other("record too large"));
+        }
+        let n = self.inner.read(buf)?;
+        self.since.set(self.since.get() + n);
+        Ok(n)
+    }
 }
 
 /// What a decoder hands each item to; `Err(Stop)` ends the input.
@@ -80,6 +111,8 @@ struct Ctx<'s, 'f> {
     stop: Option<Stop>,
     /// The JSON Lines line being read, named in errors.
     line: Option<u64>,
+    /// Bytes read since the current value began (streamed inputs: [`Capped`]).
+    since: Option<std::rc::Rc<std::cell::Cell<usize>>>,
 }
 
 impl Ctx<'_, '_> {
@@ -94,7 +127,22 @@ impl Ctx<'_, '_> {
 
     fn emit(&mut self, item: Item<'_>) -> Result<(), Stop> {
         self.next += 1;
-        (self.sink)(item)
+        if let Some(since) = &self.since {
+            since.set(0);
+        }
+        match item {
+            Item::Record { index, json, .. } if json.len() > MAX_RECORD_BYTES => {
+                (self.sink)(Item::Bad {
+                    index,
+                    reason: format!(
+                        "{} bytes, larger than the {} MiB a record may have: not read",
+                        json.len(),
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                })
+            }
+            item => (self.sink)(item),
+        }
     }
 
     fn fail<E: de::Error>(&mut self, stop: Stop) -> E {
@@ -328,7 +376,7 @@ pub fn decode_stream_within<R: BufRead>(
             sink(item)
         };
         let mut de = serde_json::Deserializer::from_str(&text);
-        if let Err(DecodeError::Stopped(e)) = decode_values(&mut de, &mut count) {
+        if let Err(DecodeError::Stopped(e)) = decode_values(&mut de, &mut count, None) {
             return Err(DecodeError::Stopped(e));
         }
         return Err(DecodeError::Damaged { index, source });
@@ -336,8 +384,15 @@ pub fn decode_stream_within<R: BufRead>(
     if head.len() <= limit {
         return decode_slice(&head, sink);
     }
-    let mut de = serde_json::Deserializer::from_reader(io::Cursor::new(head).chain(reader));
-    decode_values(&mut de, sink)
+    let since = std::rc::Rc::new(std::cell::Cell::new(0));
+    let tripped = std::rc::Rc::new(std::cell::Cell::new(false));
+    let capped = Capped {
+        inner: io::Cursor::new(head).chain(reader),
+        since: since.clone(),
+        tripped: tripped.clone(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(capped);
+    decode_values(&mut de, sink, Some((since, tripped)))
 }
 
 /// Inputs up to this size (after decompression) are parsed from memory.
@@ -376,12 +431,12 @@ pub fn slurp_file(path: &std::path::Path, limit: usize) -> io::Result<Option<Vec
 /// [`decode_stream`] over bytes already in memory.
 pub fn decode_slice(head: &[u8], sink: &mut Sink<'_>) -> Result<(), DecodeError> {
     match std::str::from_utf8(head) {
-        Ok(text) => decode_values(&mut serde_json::Deserializer::from_str(text), sink),
+        Ok(text) => decode_values(&mut serde_json::Deserializer::from_str(text), sink, None),
         // JSON's structure is ASCII: bytes that are not UTF-8 are damage inside strings (or
         // a syntax error, reported as such). Read them as U+FFFD, then say where they were.
         Err(bad) => {
             let text = String::from_utf8_lossy(head);
-            decode_values(&mut serde_json::Deserializer::from_str(&text), sink)?;
+            decode_values(&mut serde_json::Deserializer::from_str(&text), sink, None)?;
             let before = &head[..bad.valid_up_to()];
             let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
             let column = 1 + before.iter().rev().take_while(|b| **b != b'\n').count() as u64;
@@ -393,12 +448,18 @@ pub fn decode_slice(head: &[u8], sink: &mut Sink<'_>) -> Result<(), DecodeError>
 fn decode_values<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
     sink: &mut Sink<'_>,
+    cap: Option<(
+        std::rc::Rc<std::cell::Cell<usize>>,
+        std::rc::Rc<std::cell::Cell<bool>>,
+    )>,
 ) -> Result<(), DecodeError> {
+    let (since, tripped) = cap.unzip();
     let mut ctx = Ctx {
         sink,
         next: 0,
         stop: None,
         line: None,
+        since,
     };
     let mut first = true;
     loop {
@@ -408,6 +469,9 @@ fn decode_values<'de, R: serde_json::de::Read<'de>>(
             }
             if first && source.is_eof() && source.line() == 1 && source.column() == 0 {
                 return Err(DecodeError::Empty);
+            }
+            if tripped.as_ref().is_some_and(|t| t.get()) {
+                return Err(DecodeError::TooLarge { index: ctx.next });
             }
             if source.is_io() {
                 return Err(DecodeError::Damaged {
@@ -435,6 +499,7 @@ pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<()
         next: 0,
         stop: None,
         line: None,
+        since: None,
     };
     let mut line = Vec::with_capacity(64 * 1024);
     let mut line_no = 0u64;
@@ -478,6 +543,54 @@ pub fn decode_lines<R: BufRead>(mut reader: R, sink: &mut Sink<'_>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A log file whose second record is larger than a record may be.
+    fn with_huge_record() -> String {
+        let huge = format!(
+            r#"{{"eventName":"x","requestParameters":{{"blob":"{}"}}}}"#,
+            "a".repeat(MAX_RECORD_BYTES + 1024)
+        );
+        format!(r#"{{"Records":[{{"eventName":"first"}},{huge},{{"eventName":"third"}}]}}"#)
+    }
+
+    fn items(text: &str, limit: usize) -> (Vec<String>, Result<(), DecodeError>) {
+        let mut seen = Vec::new();
+        let r = decode_stream_within(text.as_bytes(), limit, &mut |item| {
+            seen.push(match item {
+                Item::Record { index, json, .. } => format!("record {index}: {} bytes", json.len()),
+                Item::Bad { index, reason } => format!("bad {index}: {reason}"),
+                Item::NotCloudTrail { index, .. } => format!("other {index}"),
+            });
+            Ok(())
+        });
+        (seen, r)
+    }
+
+    #[test]
+    fn an_oversized_record_in_a_streamed_input_stops_it_with_its_index() {
+        let (seen, r) = items(&with_huge_record(), 1024);
+        assert_eq!(seen, ["record 0: 21 bytes"]);
+        let e = r.unwrap_err();
+        assert!(matches!(e, DecodeError::TooLarge { index: 1 }), "{e:?}");
+        assert!(
+            e.to_string().starts_with("record 1 is larger than 8 MiB"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_oversized_record_in_memory_is_reported_and_the_rest_read() {
+        let (seen, r) = items(&with_huge_record(), usize::MAX / 2);
+        r.unwrap();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert_eq!(seen[0], "record 0: 21 bytes");
+        assert!(
+            seen[1].starts_with("bad 1: ") && seen[1].contains("larger than the 8 MiB"),
+            "{}",
+            seen[1]
+        );
+        assert_eq!(seen[2], "record 2: 21 bytes");
+    }
 
     /// What the decoder hands over, as text, and how it ends.
     fn run(input: &str, limit: usize) -> (Vec<String>, String) {
