@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 5;
 
+#[path = "support/function_memory.rs"]
+mod function_memory;
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -694,7 +697,7 @@ fn main() {
     let given = args.get(1).map(PathBuf::from);
     let synth;
     // Start-up and handler times read no corpus.
-    let needs_corpus = !matches!(what, "startup" | "handler");
+    let needs_corpus = !matches!(what, "startup" | "handler" | "function-memory");
     let corpus: &Path = match &given {
         Some(p) => p,
         None if !needs_corpus => Path::new("events"),
@@ -728,6 +731,9 @@ fn main() {
     }
     if all || what == "memory" {
         memory(corpus);
+    }
+    if all || what == "function-memory" {
+        function_memory::run(Path::new(env!("CARGO_BIN_EXE_rootwatch")));
     }
     // Not in "all": builds the binary four times (several minutes each). Candidate names after
     // the corpus build only those.
