@@ -431,13 +431,14 @@ export class RootActivityDetector extends Construct {
         resources: [this.key.keyArn],
       }),
     ];
-    const tail = () => {
+    // The log-archive function writes a log file's sessions with BatchWriteItem, 25 a call.
+    const tail = (batchWrites = false) => {
       const out: iam.PolicyStatement[] = [];
       if (this.table) {
         out.push(
           new iam.PolicyStatement({
             sid: 'SessionsTable',
-            actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem', ...(batchWrites ? ['dynamodb:BatchWriteItem'] : [])],
             resources: [this.table.tableArn],
           }),
         );
@@ -508,7 +509,7 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail()]);
+      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail(true)]);
       Validations.of(logArchivePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.bucket}/${logArchive.prefix}*]`,
         reason:
