@@ -237,3 +237,113 @@ fn session_rules_from_the_command_line() {
         .code(1)
         .stderr(predicates::str::contains("is not an ARN pattern"));
 }
+
+/// An SQS message with the attributes the AssumeRoot wait reads.
+fn queued(id: &str, body: &str, sent_ms: i64, receives: u32) -> String {
+    json!({"Records": [{"messageId": id, "receiptHandle": "h", "body": body,
+        "attributes": {"SentTimestamp": sent_ms.to_string(), "ApproximateReceiveCount": receives.to_string()},
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:rootwatch", "awsRegion": "us-east-1"}]})
+    .to_string()
+}
+
+const T0_MS: i64 = 1_795_000_000_000;
+
+fn failed(response: &Value) -> usize {
+    response["batchItemFailures"].as_array().unwrap().len()
+}
+
+/// Issue 15: through SQS, the member-account side of an AssumeRoot session that arrives before
+/// the AssumeRoot call waits in the queue, then alerts as a root session once the call is known.
+#[tokio::test]
+async fn queued_root_request_waits_for_its_assume_root_call() {
+    let recs = records("sso-assumeroot");
+    let h = handler().with_clock_ms(|| T0_MS + 60_000);
+    let use_ = eventbridge(find(&recs, "DeleteBucketPolicy"));
+    let call = eventbridge(find(&recs, "AssumeRoot"));
+    let (r, c) = h.handle_counted(&queued("u", &use_, T0_MS, 1)).await;
+    assert_eq!(failed(&r.unwrap()), 1, "returned to the queue");
+    assert_eq!((c.held_for_assume_root, c.alerts_published), (1, 0));
+    assert!(h.publisher.published().is_empty());
+    let (r, _) = h.handle_counted(&queued("c", &call, T0_MS, 1)).await;
+    assert_eq!(failed(&r.unwrap()), 0);
+    let (r, c) = h.handle_counted(&queued("u", &use_, T0_MS, 2)).await;
+    assert_eq!(failed(&r.unwrap()), 0);
+    assert_eq!(c.held_for_assume_root, 0);
+    let sent = h.publisher.published();
+    let last = &sent.last().unwrap().text;
+    assert!(
+        last.contains("via AssumeRoot (task S3UnlockBucketPolicy)"),
+        "{last}"
+    );
+    assert!(!last.contains("root-credential-use"), "{last}");
+}
+
+/// When the call does not come within the wait (by age, or by receive count), the request is
+/// alerted as root credentials, saying it waited; a console request or a long-term key never
+/// waits.
+#[tokio::test]
+async fn queued_root_request_alerts_as_root_after_the_wait() {
+    let recs = records("sso-assumeroot");
+    let use_ = eventbridge(find(&recs, "DeleteBucketPolicy"));
+    for (age_ms, receives) in [(301_000, 2), (10_000, 3)] {
+        let h = handler().with_clock_ms(|| T0_MS + 301_000);
+        let (r, c) = h
+            .handle_counted(&queued("u", &use_, T0_MS + 301_000 - age_ms, receives))
+            .await;
+        assert_eq!(
+            failed(&r.unwrap()),
+            0,
+            "age {age_ms} ms, {receives} receives"
+        );
+        assert_eq!(c.alerts_published, 1);
+        let text = &h.publisher.published()[0].text;
+        assert!(text.contains("root-credential-use"), "{text}");
+        assert!(
+            text.contains("Session origin: not known: no AssumeRoot or GetSessionToken call issuing this temporary key arrived within 5 minute(s) of waiting"),
+            "{text}"
+        );
+    }
+    // A root console request (temporary key from the sign-in) is alerted at once.
+    let mut console = find(&recs, "DeleteBucketPolicy").clone();
+    console["sessionCredentialFromConsole"] = json!("true");
+    let h = handler().with_clock_ms(|| T0_MS);
+    let (r, c) = h
+        .handle_counted(&queued("k", &eventbridge(&console), T0_MS, 1))
+        .await;
+    assert_eq!(failed(&r.unwrap()), 0);
+    assert_eq!((c.held_for_assume_root, c.alerts_published), (0, 1));
+    // So is root with a long-term key.
+    let mut long_term = find(&recs, "DeleteBucketPolicy").clone();
+    long_term["userIdentity"]["accessKeyId"] = json!("AKIAIOSFODNN7EXAMPLE");
+    long_term["eventID"] = json!("long-term-key");
+    let (r, c) = h
+        .handle_counted(&queued("l", &eventbridge(&long_term), T0_MS, 1))
+        .await;
+    assert_eq!(failed(&r.unwrap()), 0);
+    assert_eq!((c.held_for_assume_root, c.alerts_published), (0, 1));
+}
+
+/// The heartbeat is published whatever MIN_SEVERITY, marked `rule=heartbeat`, and counted.
+#[tokio::test]
+async fn heartbeat_is_published_and_counted() {
+    let mut config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch");
+    config.min_severity = rootwatch::core::model::Severity::Critical;
+    let h = Handler::new(config, FakePublisher::default());
+    let beat =
+        json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-12-06T03:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/hb"], "detail": {}})
+        .to_string();
+    let (r, c) = h.handle_counted(&beat).await;
+    r.unwrap();
+    assert_eq!((c.heartbeats, c.records), (1, 0));
+    let sent = h.publisher.published();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0]
+        .attributes
+        .iter()
+        .any(|(k, _, v)| *k == "rule" && v == "heartbeat"));
+    let emf = rootwatch::aws::function::emf(&c, 0);
+    assert!(emf.contains("\"Heartbeat\":1"), "{emf}");
+}
