@@ -50,16 +50,19 @@ fn cdk() -> String {
 
 #[test]
 fn the_lease_outlasts_a_live_holder_and_ends_before_a_retry() {
-    // A live holder: the event function is killed at its timeout; a log-archive instance holds
-    // one claim for one publish and its settle.
-    assert!(CLAIM_LEASE_SECONDS > EVENT_FUNCTION_TIMEOUT_SECONDS);
-    assert!(CLAIM_LEASE_SECONDS > PUBLISH_BUDGET.as_secs() as i64);
-    // The first retry: Lambda's asynchronous retry, the queues' visibility timeouts.
-    assert!(CLAIM_LEASE_SECONDS < ASYNC_RETRY_DELAY_SECONDS);
-    assert!(CLAIM_LEASE_SECONDS < EVENT_QUEUE_VISIBILITY_SECONDS);
-    assert!(CLAIM_LEASE_SECONDS < LOG_ARCHIVE_VISIBILITY_SECONDS);
-    // A message waiting for its AssumeRoot call is alerted before the dead-letter queue.
-    assert!(MAX_WAIT_RECEIVES < MAX_RECEIVE_COUNT);
+    // Checked when this test is compiled: a drift breaks the build of the tests.
+    const {
+        // A live holder: the event function is killed at its timeout; a log-archive instance
+        // holds one claim for one publish and its settle.
+        assert!(CLAIM_LEASE_SECONDS > EVENT_FUNCTION_TIMEOUT_SECONDS);
+        assert!(CLAIM_LEASE_SECONDS > PUBLISH_BUDGET.as_secs() as i64);
+        // The first retry: Lambda's asynchronous retry, the queues' visibility timeouts.
+        assert!(CLAIM_LEASE_SECONDS < ASYNC_RETRY_DELAY_SECONDS);
+        assert!(CLAIM_LEASE_SECONDS < EVENT_QUEUE_VISIBILITY_SECONDS);
+        assert!(CLAIM_LEASE_SECONDS < LOG_ARCHIVE_VISIBILITY_SECONDS);
+        // A message waiting for its AssumeRoot call is alerted before the dead-letter queue.
+        assert!(MAX_WAIT_RECEIVES < MAX_RECEIVE_COUNT);
+    }
 }
 
 #[test]

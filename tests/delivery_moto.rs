@@ -127,7 +127,7 @@ async fn an_instance_killed_between_claim_and_publish_loses_nothing() {
         .is_empty());
 
     // The next retry comes after Lambda's retry delay, past the lease: B publishes.
-    assert!(ASYNC_RETRY_DELAY_SECONDS > CLAIM_LEASE_SECONDS);
+    const { assert!(ASYNC_RETRY_DELAY_SECONDS > CLAIM_LEASE_SECONDS) };
     SHIFT.store(ASYNC_RETRY_DELAY_SECONDS, Ordering::SeqCst);
     let (r, counts) = b.handle_counted(&ev).await;
     r.expect("published");

@@ -82,6 +82,13 @@ pub enum DecodeError {
 /// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html>
 pub const MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
 
+/// A streamed input's [`Capped`] state: bytes since the current value began, and whether the
+/// cap was hit.
+type CapState = (
+    std::rc::Rc<std::cell::Cell<usize>>,
+    std::rc::Rc<std::cell::Cell<bool>>,
+);
+
 /// A reader that fails once more than [`MAX_RECORD_BYTES`] were read since the decoder last
 /// marked a value's start.
 struct Capped<R> {
@@ -448,10 +455,7 @@ pub fn decode_slice(head: &[u8], sink: &mut Sink<'_>) -> Result<(), DecodeError>
 fn decode_values<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
     sink: &mut Sink<'_>,
-    cap: Option<(
-        std::rc::Rc<std::cell::Cell<usize>>,
-        std::rc::Rc<std::cell::Cell<bool>>,
-    )>,
+    cap: Option<CapState>,
 ) -> Result<(), DecodeError> {
     let (since, tripped) = cap.unzip();
     let mut ctx = Ctx {

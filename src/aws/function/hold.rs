@@ -19,7 +19,7 @@ pub(super) enum Wait {
     /// Alert, saying it waited in vain.
     Waited(String),
     /// Alert, saying it could not wait.
-    NoWait(String),
+    Unqueued(String),
 }
 
 impl RetryableError {
@@ -42,7 +42,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     pub(super) fn wait_for_issuer(&self, queued: Option<Queued>) -> Wait {
         let minutes = self.config.assume_root_wait / 60;
         let Some(q) = queued else {
-            return Wait::NoWait(
+            return Wait::Unqueued(
                 "not known: no AssumeRoot or GetSessionToken call issuing this temporary key has been seen yet (a direct invocation does not wait for it). If the AssumeRoot call arrives, requests after it are attributed; until then treat this as root credentials in use."
                     .to_owned(),
             );

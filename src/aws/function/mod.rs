@@ -395,7 +395,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                         RetryableError::add_waiting(&mut results[p.input]);
                         continue;
                     }
-                    Wait::Waited(note) | Wait::NoWait(note) => Some(note),
+                    Wait::Waited(note) | Wait::Unqueued(note) => Some(note),
                 }
             } else {
                 None
