@@ -190,12 +190,25 @@ async fn a_hung_sns_under_a_deadline_returns_every_message_and_loses_none() {
     );
 }
 
-/// An SQS message as Lambda hands it over, with the attributes the wait reads.
 fn queued(id: &str, body: &str, sent_ms: i64, receives: u32) -> Value {
-    json!({"messageId": id, "receiptHandle": "h", "body": body,
-        "attributes": {"SentTimestamp": sent_ms.to_string(), "ApproximateReceiveCount": receives.to_string()},
-        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:rootwatch", "awsRegion": "us-east-1"})
+    support::sqs_message(id, body, sent_ms, receives)
+}
+
+/// The binary's environment: SNS on moto, publishing to `topic`, and `extra`.
+fn binary_env(
+    moto: &Moto,
+    topic: &str,
+    extra: &[(&'static str, &str)],
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("SNS_TOPIC_ARN", topic.to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    env
 }
 
 fn batch(messages: &[Value]) -> String {
@@ -244,13 +257,7 @@ async fn the_binary_waits_for_an_assume_root_call_that_arrives_late() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
     let (topic, queue) = topic_with_queue(&cfg, "wait", true).await;
-    let env = vec![
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("SNS_TOPIC_ARN", topic.clone()),
-    ];
+    let env = binary_env(&moto, &topic, &[]);
     // The member-account request of an AssumeRoot session (Root, its ASIA key, no assumedRoot
     // flag) arrives first; the management account's AssumeRoot call after it.
     let use_ = support::sequence_event("sso-assumeroot", "DeleteBucketPolicy");
@@ -311,14 +318,7 @@ async fn the_binary_alerts_root_credentials_when_no_assume_root_call_comes() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
     let (topic, queue) = topic_with_queue(&cfg, "nocall", true).await;
-    let env = vec![
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("SNS_TOPIC_ARN", topic.clone()),
-        ("ASSUME_ROOT_WAIT_SECONDS", "120".to_owned()),
-    ];
+    let env = binary_env(&moto, &topic, &[("ASSUME_ROOT_WAIT_SECONDS", "120")]);
     let use_ = support::sequence_event("sso-assumeroot", "DeleteBucketPolicy");
     let heartbeat = json!({"version": "0", "id": "hb-1", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "123456789012", "time": "2026-12-06T03:00:00Z", "region": "us-east-1",

@@ -238,13 +238,9 @@ fn session_rules_from_the_command_line() {
         .stderr(predicates::str::contains("is not an ARN pattern"));
 }
 
-/// An SQS message with the attributes the AssumeRoot wait reads.
+/// An SQS event of one message with the attributes the AssumeRoot wait reads.
 fn queued(id: &str, body: &str, sent_ms: i64, receives: u32) -> String {
-    json!({"Records": [{"messageId": id, "receiptHandle": "h", "body": body,
-        "attributes": {"SentTimestamp": sent_ms.to_string(), "ApproximateReceiveCount": receives.to_string()},
-        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:rootwatch", "awsRegion": "us-east-1"}]})
-    .to_string()
+    json!({ "Records": [support::sqs_message(id, body, sent_ms, receives)] }).to_string()
 }
 
 const T0_MS: i64 = 1_795_000_000_000;

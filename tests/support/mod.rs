@@ -707,6 +707,15 @@ pub fn sns_envelope(message: &str) -> String {
     .to_string()
 }
 
+/// One SQS message as Lambda hands it over, with the attributes the function's AssumeRoot wait
+/// reads: when it was sent (epoch ms) and how many times it has been received.
+pub fn sqs_message(id: &str, body: &str, sent_ms: i64, receives: u32) -> serde_json::Value {
+    serde_json::json!({"messageId": id, "receiptHandle": "h", "body": body,
+        "attributes": {"SentTimestamp": sent_ms.to_string(), "ApproximateReceiveCount": receives.to_string()},
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:rootwatch", "awsRegion": "us-east-1"})
+}
+
 /// An SQS event with these (message id, body) messages.
 pub fn sqs_event(bodies: &[(&str, &str)]) -> String {
     let records: Vec<serde_json::Value> = bodies
