@@ -5,11 +5,15 @@
 //! |---|---|---|
 //! | a tracked session | `session#<access key id>` | the credentials' expiry |
 //! | an alert claim | `event#<eventID>` | claim time + 2 days |
+//! | a pattern rule's window set (`note`, `fire`) | `pattern#…` (account, address) | its last entry + the window |
+//! | a caller seen (`first`) | `pattern#caller#…` | its last call + the memory (90 days) |
 //!
 //! One session item per key: a key reused after expiry replaces the older issue (a conditional
 //! put keeps the later one whatever the arrival order).
 
-use crate::aws::store::{Claim, SessionStore, StoreError, CLAIM_LEASE_SECONDS, DEDUP_TTL_SECONDS};
+use crate::aws::store::{
+    Claim, SessionStore, StoreError, Window, CLAIM_LEASE_SECONDS, DEDUP_TTL_SECONDS,
+};
 use crate::core::model::PrincipalClass;
 use crate::core::session::{Issuer, Session};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -115,6 +119,31 @@ pub fn session_from_item(item: &Item) -> Option<Session> {
     })
 }
 
+/// A window set from its item: `entries` values are `time|value`.
+fn window_of(item: Option<&Item>) -> Window {
+    let Some(item) = item else {
+        return Window::default();
+    };
+    let mut entries: Vec<(i64, String)> = match item.get("entries") {
+        Some(AttributeValue::M(m)) => m
+            .values()
+            .filter_map(|v| match v {
+                AttributeValue::S(e) => {
+                    let (t, v) = e.split_once('|')?;
+                    Some((t.parse().ok()?, v.to_owned()))
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    entries.sort();
+    Window {
+        entries,
+        fired: get_n(item, "fired"),
+    }
+}
+
 fn failed<E>(op: &'static str, e: E) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -122,6 +151,54 @@ where
     StoreError {
         op,
         message: DisplayErrorContext(e).to_string(),
+    }
+}
+
+/// A window set is pruned once it holds this many entries (an item holds at most 400 KB).
+pub const PRUNE_ABOVE: usize = 200;
+
+impl DynamoStore {
+    /// Removes (best effort, up to 100 a call) the entries of a large set that are older than
+    /// `before`: they can no longer count.
+    async fn prune(&self, key: &str, item: Option<&Item>, before: i64) {
+        let Some(AttributeValue::M(m)) = item.and_then(|i| i.get("entries")) else {
+            return;
+        };
+        if m.len() <= PRUNE_ABOVE {
+            return;
+        }
+        let old: Vec<&String> = m
+            .iter()
+            .filter(|(_, v)| match v {
+                AttributeValue::S(e) => e
+                    .split_once('|')
+                    .and_then(|(t, _)| t.parse::<i64>().ok())
+                    .is_some_and(|t| t < before),
+                _ => true,
+            })
+            .map(|(k, _)| k)
+            .take(100)
+            .collect();
+        if old.is_empty() {
+            return;
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(key));
+        let mut names = Vec::with_capacity(old.len());
+        for (i, k) in old.iter().enumerate() {
+            update = update.expression_attribute_names(format!("#o{i}"), k.as_str());
+            names.push(format!("entries.#o{i}"));
+        }
+        let r = update
+            .update_expression(format!("REMOVE {}", names.join(", ")))
+            .send()
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %DisplayErrorContext(e), "window set not pruned");
+        }
     }
 }
 
@@ -213,6 +290,158 @@ impl SessionStore for DynamoStore {
             }
         }
         Ok(())
+    }
+
+    /// One `UpdateItem` sets the entry in the item's `entries` map (atomic: instances add to the
+    /// same set; an eventID already there is set again to the same value) and returns the whole
+    /// item. The first entry creates the map with a conditional put.
+    /// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html>
+    async fn note(
+        &self,
+        key: &str,
+        event_id: &str,
+        time: i64,
+        value: &str,
+        expires: i64,
+    ) -> Result<Window, StoreError> {
+        let entry = s(&format!("{time}|{value}"));
+        for _ in 0..3 {
+            let updated = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(key))
+                .update_expression("SET entries.#e = :v, #ttl = :exp")
+                .condition_expression("attribute_exists(entries)")
+                .expression_attribute_names("#e", event_id)
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":v", entry.clone())
+                .expression_attribute_values(":exp", n(expires))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await;
+            match updated {
+                Ok(out) => {
+                    self.prune(key, out.attributes(), time - (expires - time))
+                        .await;
+                    return Ok(window_of(out.attributes()));
+                }
+                Err(e)
+                    if !e
+                        .as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+                {
+                    return Err(failed("UpdateItem (pattern)", e))
+                }
+                Err(_) => {}
+            }
+            let mut item = Item::new();
+            item.insert(PK.into(), s(key));
+            item.insert(
+                "entries".into(),
+                AttributeValue::M([(event_id.to_owned(), entry.clone())].into()),
+            );
+            item.insert(TTL_ATTRIBUTE.into(), n(expires));
+            let created = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression("attribute_not_exists(entries)")
+                .send()
+                .await;
+            match created {
+                Ok(_) => return Ok(window_of(Some(&item))),
+                // Another instance created it meanwhile: add to it.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(failed("PutItem (pattern)", e)),
+            }
+        }
+        Err(StoreError {
+            op: "UpdateItem (pattern)",
+            message: "the window set changed three times under this update".into(),
+        })
+    }
+
+    /// A conditional update of `fired`: one instance wins a burst.
+    async fn fire(&self, key: &str, t: i64, window: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(key))
+            .update_expression("SET fired = :t")
+            .condition_expression(
+                "attribute_not_exists(fired) OR fired <= :before OR fired >= :after",
+            )
+            .expression_attribute_values(":t", n(t))
+            .expression_attribute_values(":before", n(t - window))
+            .expression_attribute_values(":after", n(t + window))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failed("UpdateItem (fire)", e)),
+        }
+    }
+
+    /// A conditional put: granted when the key is new or its last call is older than `memory`;
+    /// otherwise the last call is moved forward.
+    async fn first(&self, key: &str, t: i64, memory: i64) -> Result<bool, StoreError> {
+        let mut item = Item::new();
+        item.insert(PK.into(), s(key));
+        item.insert("last".into(), n(t));
+        item.insert(TTL_ATTRIBUTE.into(), n(t + memory));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #last < :since")
+            .expression_attribute_names("#last", "last")
+            .expression_attribute_values(":since", n(t - memory))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(PK, s(key))
+                    .update_expression("SET #last = :t, #ttl = :exp")
+                    .condition_expression("#last < :t")
+                    .expression_attribute_names("#last", "last")
+                    .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                    .expression_attribute_values(":t", n(t))
+                    .expression_attribute_values(":exp", n(t + memory))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .or_else(|e| {
+                        if e.as_service_error()
+                            .is_some_and(|se| se.is_conditional_check_failed_exception())
+                        {
+                            Ok(())
+                        } else {
+                            Err(failed("UpdateItem (caller)", e))
+                        }
+                    })?;
+                Ok(false)
+            }
+            Err(e) => Err(failed("PutItem (caller)", e)),
+        }
     }
 
     async fn claim(&self, event_id: &str, now: i64) -> Result<Claim, StoreError> {

@@ -10,3 +10,4 @@ pub mod sns;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod windows;

@@ -48,6 +48,13 @@ pub struct StoreError {
     pub message: String,
 }
 
+/// What a window set holds: its entries (time, value) and when its rule last fired.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    pub entries: Vec<(i64, String)>,
+    pub fired: Option<i64>,
+}
+
 /// The answer to a claim on an eventID (the state machine is the table of
 /// [`crate::aws::function`]'s `claims` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +88,32 @@ pub trait SessionStore: Send + Sync {
             Ok(())
         }
     }
+    /// Adds an entry (`time`, `value`) under `event_id` to the window set `key` (a second
+    /// delivery of the same eventID changes nothing) and keeps the set until `expires`; returns
+    /// every entry the set holds and when its rule last fired. Sets of all instances are one.
+    fn note(
+        &self,
+        key: &str,
+        event_id: &str,
+        time: i64,
+        value: &str,
+        expires: i64,
+    ) -> impl Future<Output = Result<Window, StoreError>> + Send;
+    /// Claims the firing of the rule of set `key` at `t`: granted unless it fired within
+    /// `window` of `t` (one finding per burst, across instances).
+    fn fire(
+        &self,
+        key: &str,
+        t: i64,
+        window: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Whether `key` was not seen within `memory` before `t`; remembers `t` either way.
+    fn first(
+        &self,
+        key: &str,
+        t: i64,
+        memory: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Claims the right to publish the alert of `event_id` at time `now` (epoch seconds).
     fn claim(
         &self,
@@ -116,6 +149,7 @@ pub struct MemoryStore {
     pub tracker: Mutex<SessionTracker>,
     claims: Mutex<Claims>,
     claim_capacity: usize,
+    windows: Mutex<crate::aws::windows::Windows>,
 }
 
 impl Default for MemoryStore {
@@ -130,6 +164,7 @@ impl MemoryStore {
             tracker: Mutex::new(SessionTracker::new(session_capacity)),
             claims: Mutex::new(Claims::default()),
             claim_capacity: claim_capacity.max(1),
+            windows: Mutex::new(crate::aws::windows::Windows::new(claim_capacity.max(1))),
         }
     }
 
@@ -210,6 +245,28 @@ impl SessionStore for MemoryStore {
     async fn save(&self, session: &Session) -> Result<(), StoreError> {
         self.learn(session.clone());
         Ok(())
+    }
+
+    async fn note(
+        &self,
+        key: &str,
+        event_id: &str,
+        time: i64,
+        value: &str,
+        expires: i64,
+    ) -> Result<Window, StoreError> {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(w.note(key, event_id, time, value, expires))
+    }
+
+    async fn fire(&self, key: &str, t: i64, window: i64) -> Result<bool, StoreError> {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(w.fire(key, t, window))
+    }
+
+    async fn first(&self, key: &str, t: i64, memory: i64) -> Result<bool, StoreError> {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(w.first(key, t, memory))
     }
 
     async fn claim(&self, event_id: &str, now: i64) -> Result<Claim, StoreError> {

@@ -49,6 +49,8 @@ pub(crate) enum Command {
         alert_format: crate::core::alert::AlertFormat,
         #[command(flatten)]
         sessions: SessionArgs,
+        #[command(flatten)]
+        patterns: PatternArgs,
         /// Files read at once (default: every core). Output order does not depend on it.
         #[arg(long, default_value_t = default_threads())]
         threads: usize,
@@ -106,6 +108,38 @@ pub(crate) struct SessionArgs {
     /// are forgotten and the summary says how many.
     #[arg(long, default_value_t = crate::core::session::MEMORY_CAPACITY)]
     pub(crate) session_capacity: usize,
+}
+
+/// Thresholds and windows of the pattern rules (the function reads ROOT_LOGIN_FAILURES,
+/// ROOT_LOGIN_WINDOW_MINUTES, SPRAY_ACCOUNTS, SPRAY_WINDOW_MINUTES). Replay remembers AssumeRoot
+/// callers over the whole input.
+#[derive(clap::Args)]
+pub(crate) struct PatternArgs {
+    /// root-login-brute-force: this many failed root console sign-ins on one account ...
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) root_login_failures: u32,
+    /// ... within this many minutes.
+    #[arg(long, default_value_t = 15, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub(crate) root_login_window: u32,
+    /// root-login-spray: one address failing root sign-in on this many accounts ...
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) spray_accounts: u32,
+    /// ... within this many minutes.
+    #[arg(long, default_value_t = 60, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub(crate) spray_window: u32,
+}
+
+impl PatternArgs {
+    pub(crate) fn config(&self) -> crate::core::patterns::PatternConfig {
+        crate::core::patterns::PatternConfig {
+            brute_force_failures: self.root_login_failures as usize,
+            brute_force_window: i64::from(self.root_login_window) * 60,
+            spray_accounts: self.spray_accounts as usize,
+            spray_window: i64::from(self.spray_window) * 60,
+            // Replay remembers callers over its whole input.
+            new_caller_memory: i64::MAX / 4,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]

@@ -147,6 +147,7 @@ pub(crate) fn run() -> Result<ExitCode> {
             alert_min_severity,
             alert_format,
             sessions,
+            patterns,
             threads,
             since,
             until,
@@ -170,7 +171,10 @@ pub(crate) fn run() -> Result<ExitCode> {
             .and_then(|r| r.with_detector_resources(&sessions.detector_resource))
             .map_err(anyhow::Error::msg)?;
             let opts = replay::Options {
-                pipeline: crate::core::pipeline::Pipeline::new(rules, min_severity),
+                pipeline: crate::core::pipeline::Pipeline {
+                    patterns: patterns.config(),
+                    ..crate::core::pipeline::Pipeline::new(rules, min_severity)
+                },
                 session_capacity: sessions.session_capacity,
                 threads,
             };

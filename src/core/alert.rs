@@ -101,6 +101,18 @@ fn advice(rule: Rule) -> Advice {
             "The request stops, narrows or removes the audit trail or this detector. An intruder does this first, so that what follows goes unseen.",
             "Restore the trail or the detector's resource now, then find out who made the request and review everything that principal did since.",
         ),
+        Rule::RootLoginBruteForce => (
+            "Someone is guessing the root password of this account: many failed root sign-ins in a few minutes.",
+            "Make sure root has MFA and a strong unique password; block the addresses if you can, and watch for a successful root sign-in from them.",
+        ),
+        Rule::RootLoginSpray => (
+            "One address is trying root sign-in across several of your accounts: a campaign against the organisation, not a mistyped password.",
+            "Check that every account named has root MFA, block the address, and look for a successful root sign-in from it on any account.",
+        ),
+        Rule::AssumeRootNewCaller => (
+            "This principal has not opened a root session on this account before (in the time remembered). A new AssumeRoot caller may be a new runbook, or stolen administrator credentials.",
+            "Confirm with the person named that the privileged task was planned; if not, revoke their sessions and review what the root session did.",
+        ),
     };
     Advice { why, next }
 }

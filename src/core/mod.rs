@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod classify;
 pub mod lenient;
 pub mod model;
+pub mod patterns;
 pub mod pipeline;
 pub mod record;
 pub mod rules;

@@ -89,6 +89,12 @@ named_enum! {
         UntrustedAccountAssumption => "untrusted-account-assumption",
         /// A request that stops, deletes, narrows or changes the trail or the detector itself.
         DetectorTamper => "detector-tamper",
+        /// Many failed root console sign-ins on one account in a short window.
+        RootLoginBruteForce => "root-login-brute-force",
+        /// One address failing root console sign-in on several accounts.
+        RootLoginSpray => "root-login-spray",
+        /// The first AssumeRoot by a principal on a member account.
+        AssumeRootNewCaller => "assume-root-new-caller",
     }
 }
 

@@ -62,11 +62,17 @@ pub struct Pipeline {
     pub rules: RuleConfig,
     /// Findings below this severity are dropped from the report (the record is kept).
     pub min: Severity,
+    /// Thresholds and windows of the pattern rules.
+    pub patterns: crate::core::patterns::PatternConfig,
 }
 
 impl Pipeline {
     pub fn new(rules: RuleConfig, min: Severity) -> Self {
-        Pipeline { rules, min }
+        Pipeline {
+            rules,
+            min,
+            patterns: Default::default(),
+        }
     }
 
     /// Step 1: one decoded value's JSON text as a record. `enveloped`: it came as the `detail` of
@@ -139,6 +145,31 @@ impl Pipeline {
         Ok(self.report(&rec, input, sessions))
     }
 
+    /// What the pattern rules see in a record (pass 1 of replay), and the session its key
+    /// belongs to (key, time, own eventID), to find the caller's origin once every session is
+    /// known. Only text that may hold one ([`may_be_observed`]) is parsed.
+    #[allow(clippy::type_complexity)]
+    pub fn observed(
+        json: &str,
+        file: &str,
+        index: u64,
+    ) -> Option<(
+        crate::core::patterns::Observation,
+        Option<(String, i64, Option<String>)>,
+    )> {
+        if !may_be_observed(json.as_bytes()) {
+            return None;
+        }
+        let rec = Record::from_json(json).ok()?;
+        let input = InputRef {
+            file: file.to_owned(),
+            index,
+        };
+        let obs = crate::core::patterns::observe(&analyze(&rec, input, None, &RuleConfig::NONE))?;
+        let lookup = Self::lookup(&rec).map(|l| (l.key.into_owned(), l.at, l.own_event));
+        Some((obs, lookup))
+    }
+
     /// The session a record issues, if any: the cheap path of replay's first pass and of the
     /// function's first pass over a log file. Only text holding a `"credentials"` key is parsed
     /// ([`issues_credentials`]); only the session APIs are analysed, and only they cost the
@@ -157,6 +188,17 @@ impl Pipeline {
         };
         Session::from_report(&analyze(&rec, input, None, &RuleConfig::NONE))
     }
+}
+
+/// A cheap test on a record's (or a file's) text before parsing it for the pattern rules: only
+/// a `ConsoleLogin` or an `AssumeRoot` record can be observed
+/// ([`crate::core::patterns::observe`]).
+pub fn may_be_observed(text: &[u8]) -> bool {
+    static LOGIN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ConsoleLogin"));
+    static ASSUME_ROOT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"AssumeRoot"));
+    LOGIN.find(text).is_some() || ASSUME_ROOT.find(text).is_some()
 }
 
 /// A session is learned only from a response that carries `credentials.accessKeyId`, so a

@@ -8,7 +8,7 @@
 //! order. Standard input is read once into memory for the two passes.
 
 use crate::core::model::{InputRef, PrincipalClass, RecordReport, Rule, Severity};
-use crate::core::pipeline::{issues_credentials, Pipeline};
+use crate::core::pipeline::{issues_credentials, may_be_observed, Pipeline};
 use crate::core::session::{Learned, SessionTracker};
 use crate::input::walk::{is_lines_name, path_name, Walked};
 pub use crate::input::walk::{
@@ -146,27 +146,31 @@ pub fn replay_sources(
     // Progress positions: a directory may hold more files by now than when it was counted.
     let total2 = 2 * total;
     // Pass 1: sessions. Unreadable inputs are reported by pass 2.
-    let tracker = if threads == 1 {
-        let mut tracker = SessionTracker::new(opts.session_capacity);
+    let learning = if threads == 1 {
+        let mut learning = Learning::new(opts.session_capacity);
         for (n, source) in inputs.iter().enumerate() {
             let name = source.name();
             out.input_started(&name, n.min(total), total2);
-            learn_sessions(&source, &name, &mut tracker);
+            learn_sessions(&source, &name, &mut learning);
         }
-        tracker
+        learning
     } else {
         parallel::learn(&inputs, threads, opts.session_capacity, out)
     };
+    let Learning { tracker, notes } = learning;
     stats.sessions_tracked = tracker.len() as u64;
     stats.sessions_evicted = tracker.evicted;
+    // Between the passes: the pattern rules, in eventTime order.
+    let found = patterns::evaluate(notes, &tracker, opts.pipeline.patterns);
     // Pass 2: every record.
     if threads > 1 {
-        parallel::analyse(&inputs, threads, opts, &tracker, &mut stats, out)?;
+        parallel::analyse(&inputs, threads, opts, &tracker, &found, &mut stats, out)?;
         return Ok(stats);
     }
     let mut pass = Pass {
         pipeline: &opts.pipeline,
         tracker: &tracker,
+        found: &found,
         stats: &mut stats,
     };
     for (n, source) in inputs.iter().enumerate() {
@@ -178,6 +182,31 @@ pub fn replay_sources(
 }
 
 mod parallel;
+pub mod patterns;
+
+pub use patterns::PatternFindings;
+
+/// What pass 1 learns: the sessions, and the records the pattern rules need.
+#[derive(Debug)]
+pub struct Learning {
+    pub tracker: SessionTracker,
+    pub notes: Vec<patterns::Noted>,
+}
+
+impl Learning {
+    pub fn new(capacity: usize) -> Self {
+        Learning {
+            tracker: SessionTracker::new(capacity),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Pass 1 on one record's JSON text.
+    pub fn record(&mut self, json: &str, name: &str, index: u64) {
+        learn_record(json, name, index, &mut self.tracker);
+        patterns::note(json, name, index, &mut self.notes);
+    }
+}
 
 impl Stats {
     /// Adds the counts of one part of a replay (a file read by a worker).
@@ -201,12 +230,13 @@ impl Stats {
     }
 }
 
-/// Pass 1 over one input: learns the sessions its records issue. A file whose text holds no
-/// `"credentials"` key issues none and is not decoded at all.
-pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker) {
+/// Pass 1 over one input: learns the sessions its records issue, and notes the records the
+/// pattern rules need. A file whose text holds no `"credentials"` key, `ConsoleLogin` or
+/// `AssumeRoot` has neither and is not decoded at all.
+pub fn learn_sessions(source: &Source, name: &str, learning: &mut Learning) {
     let mut sink = |item: Item<'_>| -> Result<(), Stop> {
         if let Item::Record { index, json, .. } = item {
-            learn_record(json, name, index, tracker);
+            learning.record(json, name, index);
         }
         Ok(())
     };
@@ -217,7 +247,9 @@ pub fn learn_sessions(source: &Source, name: &str, tracker: &mut SessionTracker)
             .and_then(|r| input::decode_stream(r, &mut sink)),
         Source::File(path) | Source::Spooled(_, path) => {
             match input::slurp_file(path, input::SLURP_LIMIT) {
-                Ok(Some(bytes)) if !issues_credentials(&bytes) => Ok(()),
+                Ok(Some(bytes)) if !issues_credentials(&bytes) && !may_be_observed(&bytes) => {
+                    Ok(())
+                }
                 Ok(Some(bytes)) if is_lines_name(&path_name(path)) => {
                     input::decode_lines(bytes.as_slice(), &mut sink)
                 }
@@ -251,6 +283,8 @@ pub fn learn_record(json: &str, name: &str, index: u64, tracker: &mut SessionTra
 pub struct Pass<'a> {
     pub pipeline: &'a Pipeline,
     pub tracker: &'a SessionTracker,
+    /// The pattern rules' findings, by the record that raised them.
+    pub found: &'a PatternFindings,
     pub stats: &'a mut Stats,
 }
 
@@ -340,6 +374,7 @@ fn analyse_items(
     let Pass {
         pipeline,
         tracker,
+        found,
         stats,
     } = pass;
     let mut sink = |item: Item<'_>| -> Result<(), Stop> {
@@ -354,7 +389,15 @@ fn analyse_items(
                     index,
                 };
                 match pipeline.run(json, envelope.is_some(), input, *tracker) {
-                    Ok(report) => {
+                    Ok(mut report) => {
+                        if !found.is_empty() {
+                            if let Some(fs) = found.get(&(name.to_owned(), index)) {
+                                let min = pipeline.min;
+                                report
+                                    .findings
+                                    .extend(fs.iter().filter(|f| f.severity >= min).cloned());
+                            }
+                        }
                         count(stats, &report);
                         out.take(report).map_err(Stop)
                     }

@@ -46,31 +46,27 @@ impl<'a, I: Iterator<Item = SourceRef<'a>>> Feed<I> {
     }
 }
 
-/// Pass 1: one tracker per thread, merged (the kept set does not depend on the order).
-pub fn learn(
-    inputs: &Inputs,
-    threads: usize,
-    capacity: usize,
-    out: &mut dyn Output,
-) -> SessionTracker {
+/// Pass 1: one tracker per thread, merged (the kept set does not depend on the order), and
+/// the pattern rules' notes of every thread.
+pub fn learn(inputs: &Inputs, threads: usize, capacity: usize, out: &mut dyn Output) -> Learning {
     let feed = Feed::new(inputs.iter());
     let total = inputs.len();
     let done = AtomicUsize::new(0);
-    let trackers: Vec<SessionTracker> = std::thread::scope(|s| {
+    let learned: Vec<Learning> = std::thread::scope(|s| {
         let workers: Vec<_> = (1..threads)
             .map(|_| {
                 let (feed, done) = (&feed, &done);
                 s.spawn(move || {
-                    let mut t = SessionTracker::new(capacity);
+                    let mut l = Learning::new(capacity);
                     while let Some((_, source)) = feed.next() {
-                        learn_sessions(&source, &source.name(), &mut t);
+                        learn_sessions(&source, &source.name(), &mut l);
                         done.fetch_add(1, Ordering::Relaxed);
                     }
-                    t
+                    l
                 })
             })
             .collect();
-        let mut own = SessionTracker::new(capacity);
+        let mut own = Learning::new(capacity);
         while let Some((_, source)) = feed.next() {
             let name = source.name();
             let n = done.load(Ordering::Relaxed);
@@ -86,12 +82,13 @@ pub fn learn(
         );
         all
     });
-    let mut merged = SessionTracker::new(capacity);
-    for t in trackers {
-        merged.evicted += t.evicted;
-        for s in t.into_sessions() {
-            merged.learn(s);
+    let mut merged = Learning::new(capacity);
+    for l in learned {
+        merged.tracker.evicted += l.tracker.evicted;
+        for s in l.tracker.into_sessions() {
+            merged.tracker.learn(s);
         }
+        merged.notes.extend(l.notes);
     }
     merged
 }
@@ -122,13 +119,19 @@ impl Output for Collect {
 /// One file's reports and counts.
 type Done = (String, Vec<Event>, Stats);
 
-fn read_one(source: &Source, opts: &Options, tracker: &SessionTracker) -> Done {
+fn read_one(
+    source: &Source,
+    opts: &Options,
+    tracker: &SessionTracker,
+    found: &PatternFindings,
+) -> Done {
     let name = source.name();
     let mut local = Stats::default();
     let mut collect = Collect::default();
     let mut pass = Pass {
         pipeline: &opts.pipeline,
         tracker,
+        found,
         stats: &mut local,
     };
     // A Collect output never fails.
@@ -142,6 +145,7 @@ pub fn analyse(
     threads: usize,
     opts: &Options,
     tracker: &SessionTracker,
+    found: &PatternFindings,
     stats: &mut Stats,
     out: &mut dyn Output,
 ) -> io::Result<()> {
@@ -173,7 +177,10 @@ pub fn analyse(
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                if tx.send((i, read_one(&source, opts, tracker))).is_err() {
+                if tx
+                    .send((i, read_one(&source, opts, tracker, found)))
+                    .is_err()
+                {
                     break;
                 }
             });
@@ -206,7 +213,7 @@ pub fn analyse(
                 // Nothing to hand on: read a file here, or wait for a worker's.
                 match feed.next() {
                     Some((i, source)) => {
-                        ready.insert(i, read_one(&source, opts, tracker));
+                        ready.insert(i, read_one(&source, opts, tracker, found));
                     }
                     None => match rx.recv() {
                         Ok((i, done)) => {

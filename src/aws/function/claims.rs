@@ -9,11 +9,12 @@
 //! settled or expired.
 
 use super::budget::{Invocation, PUBLISH_BUDGET};
-use super::{Counts, Handler};
+use super::{Counts, Handler, PUBLISH_CONCURRENCY};
 use crate::aws::s3::ObjectSource;
 use crate::aws::sns::{PublishError, Publisher};
 use crate::aws::store::{Claim, SessionStore, StoreError};
 use crate::core::alert::Alert;
+use std::collections::HashMap;
 
 /// A step of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +223,58 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                 }
             }
         }
+    }
+
+    /// Publishes alerts [`PUBLISH_CONCURRENCY`] at a time, each at most once
+    /// ([`claims`]), and counts what became of them. Copies of one eventID in the same round
+    /// (one event delivered twice in a batch) are published once and share its outcome.
+    pub(super) async fn deliver<K: Copy>(
+        &self,
+        alerts: Vec<(K, Alert)>,
+        inv: &Invocation,
+        counts: &mut Counts,
+    ) -> Vec<(K, Delivery)> {
+        use futures_util::stream::{self, StreamExt};
+        let mut unique: Vec<(K, Alert)> = Vec::with_capacity(alerts.len());
+        let mut copies: Vec<(K, usize)> = Vec::new();
+        let mut first: HashMap<String, usize> = HashMap::new();
+        for (k, a) in alerts {
+            match a.event_id.as_ref().and_then(|id| first.get(id)) {
+                Some(&at) => copies.push((k, at)),
+                None => {
+                    if let Some(id) = &a.event_id {
+                        first.insert(id.clone(), unique.len());
+                    }
+                    unique.push((k, a));
+                }
+            }
+        }
+        let mut done: Vec<(usize, K, Delivery, Tally)> = stream::iter(unique)
+            .enumerate()
+            .map(|(n, (k, a))| async move {
+                let (d, t) = self.publish_once(&a, inv).await;
+                (n, k, d, t)
+            })
+            .buffer_unordered(PUBLISH_CONCURRENCY)
+            .collect()
+            .await;
+        done.sort_by_key(|(n, ..)| *n);
+        let mut out: Vec<(K, Delivery)> = Vec::with_capacity(done.len() + copies.len());
+        for (k, at) in copies {
+            let d = match &done[at].2 {
+                Delivery::Published | Delivery::Duplicate => Delivery::Duplicate,
+                Delivery::Retry { .. } => Delivery::Retry {
+                    why: RetryWhy::Held,
+                },
+            };
+            counts.delivered(&d, &Tally::default());
+            out.push((k, d));
+        }
+        for (_, k, d, t) in done {
+            counts.delivered(&d, &t);
+            out.push((k, d));
+        }
+        out
     }
 
     /// The shared store, unless there is none or it failed earlier in this invocation.

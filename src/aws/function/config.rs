@@ -23,6 +23,9 @@ pub struct Config {
     /// `ASSUME_ROOT_WAIT_SECONDS` (default 300): how long an SQS message whose record may be an
     /// AssumeRoot session's is returned to the queue, waiting for its `AssumeRoot` call.
     pub assume_root_wait: i64,
+    /// The pattern rules: `ROOT_LOGIN_FAILURES`, `ROOT_LOGIN_WINDOW_MINUTES`, `SPRAY_ACCOUNTS`,
+    /// `SPRAY_WINDOW_MINUTES`, `NEW_CALLER_DAYS`.
+    pub patterns: crate::core::patterns::PatternConfig,
 }
 
 /// CloudTrail delivers most events within about 5 minutes of the API call: the default wait
@@ -56,6 +59,7 @@ impl Config {
             log_buckets: None,
             session_capacity: crate::core::session::MEMORY_CAPACITY,
             assume_root_wait: ASSUME_ROOT_WAIT_SECONDS,
+            patterns: Default::default(),
         }
     }
 }
@@ -178,6 +182,36 @@ impl Config {
         };
         let assume_root_wait =
             number("ASSUME_ROOT_WAIT_SECONDS", 3600)?.unwrap_or(ASSUME_ROOT_WAIT_SECONDS);
+        let d = crate::core::patterns::PatternConfig::default();
+        let at_least_one = |name: &'static str, v: Option<i64>| match v {
+            Some(0) => Err(ConfigError::Invalid {
+                name,
+                value: "0".into(),
+                why: "expected 1 or more".into(),
+            }),
+            v => Ok(v),
+        };
+        let patterns = crate::core::patterns::PatternConfig {
+            brute_force_failures: at_least_one(
+                "ROOT_LOGIN_FAILURES",
+                number("ROOT_LOGIN_FAILURES", 1000)?,
+            )?
+            .map_or(d.brute_force_failures, |v| v as usize),
+            brute_force_window: at_least_one(
+                "ROOT_LOGIN_WINDOW_MINUTES",
+                number("ROOT_LOGIN_WINDOW_MINUTES", 1440)?,
+            )?
+            .map_or(d.brute_force_window, |m| m * 60),
+            spray_accounts: at_least_one("SPRAY_ACCOUNTS", number("SPRAY_ACCOUNTS", 1000)?)?
+                .map_or(d.spray_accounts, |v| v as usize),
+            spray_window: at_least_one(
+                "SPRAY_WINDOW_MINUTES",
+                number("SPRAY_WINDOW_MINUTES", 1440)?,
+            )?
+            .map_or(d.spray_window, |m| m * 60),
+            new_caller_memory: at_least_one("NEW_CALLER_DAYS", number("NEW_CALLER_DAYS", 3650)?)?
+                .map_or(d.new_caller_memory, |days| days * 86_400),
+        };
         Ok(Config {
             topic_arn,
             min_severity,
@@ -187,6 +221,7 @@ impl Config {
             log_buckets,
             session_capacity,
             assume_root_wait,
+            patterns,
         })
     }
 

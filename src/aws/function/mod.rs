@@ -24,7 +24,7 @@ use crate::core::sanitize::clean;
 use crate::core::session::{Session, MAX_CHAIN};
 use crate::input::{self, Item};
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Lambda's Invoke API accepts only valid JSON payloads, so the runtime always hands us JSON.
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
@@ -41,6 +41,7 @@ mod heartbeat;
 mod hold;
 mod metrics;
 mod objects;
+mod patterns;
 mod sqs;
 
 pub use budget::{Invocation, PUBLISH_BUDGET, SAFETY_MARGIN};
@@ -143,7 +144,10 @@ struct Pending {
 impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
     pub fn with_store(config: Config, publisher: P, shared: Option<S>) -> Self {
         Handler {
-            pipeline: Pipeline::new(config.rules.clone(), Severity::Info),
+            pipeline: Pipeline {
+                patterns: config.patterns,
+                ..Pipeline::new(config.rules.clone(), Severity::Info)
+            },
             local: MemoryStore::new(config.session_capacity, crate::aws::store::DEDUP_CAPACITY),
             config,
             publisher,
@@ -417,58 +421,6 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         results
     }
 
-    /// Publishes alerts [`PUBLISH_CONCURRENCY`] at a time, each at most once
-    /// ([`claims`]), and counts what became of them. Copies of one eventID in the same round
-    /// (one event delivered twice in a batch) are published once and share its outcome.
-    async fn deliver<K: Copy>(
-        &self,
-        alerts: Vec<(K, Alert)>,
-        inv: &Invocation,
-        counts: &mut Counts,
-    ) -> Vec<(K, Delivery)> {
-        use futures_util::stream::{self, StreamExt};
-        let mut unique: Vec<(K, Alert)> = Vec::with_capacity(alerts.len());
-        let mut copies: Vec<(K, usize)> = Vec::new();
-        let mut first: HashMap<String, usize> = HashMap::new();
-        for (k, a) in alerts {
-            match a.event_id.as_ref().and_then(|id| first.get(id)) {
-                Some(&at) => copies.push((k, at)),
-                None => {
-                    if let Some(id) = &a.event_id {
-                        first.insert(id.clone(), unique.len());
-                    }
-                    unique.push((k, a));
-                }
-            }
-        }
-        let mut done: Vec<(usize, K, Delivery, claims::Tally)> = stream::iter(unique)
-            .enumerate()
-            .map(|(n, (k, a))| async move {
-                let (d, t) = self.publish_once(&a, inv).await;
-                (n, k, d, t)
-            })
-            .buffer_unordered(PUBLISH_CONCURRENCY)
-            .collect()
-            .await;
-        done.sort_by_key(|(n, ..)| *n);
-        let mut out: Vec<(K, Delivery)> = Vec::with_capacity(done.len() + copies.len());
-        for (k, at) in copies {
-            let d = match &done[at].2 {
-                Delivery::Published | Delivery::Duplicate => Delivery::Duplicate,
-                Delivery::Retry { .. } => Delivery::Retry {
-                    why: RetryWhy::Held,
-                },
-            };
-            counts.delivered(&d, &claims::Tally::default());
-            out.push((k, d));
-        }
-        for (_, k, d, t) in done {
-            counts.delivered(&d, &t);
-            out.push((k, d));
-        }
-        out
-    }
-
     /// The pipeline on one parsed record (its session's origin from memory, after the shared
     /// table was asked for what memory lacks), and the counts. With `learn`, the session the
     /// record issues is remembered too (the S3 path learned it in its first pass).
@@ -481,7 +433,9 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         counts: &mut Counts,
     ) -> crate::core::model::RecordReport {
         self.fetch_sessions(rec, inv, counts).await;
-        let report = self.pipeline.report(rec, input, &self.local);
+        let mut report = self.pipeline.report(rec, input, &self.local);
+        let found = self.pattern_findings(&report, inv, counts).await;
+        report.findings.extend(found);
         #[cfg(any(test, feature = "testing"))]
         if let Some(kept) = &self.reports {
             kept.lock()
