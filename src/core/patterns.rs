@@ -123,22 +123,59 @@ pub fn observe(report: &RecordReport) -> Option<Observation> {
     })
 }
 
-/// Whether a burst fires at a failure at `t`: `failures` holds the times of the failures known on
-/// the account (this one included); `last_fired` when this rule last fired for it. Fires when the
-/// window ending at `t` holds at least the threshold, and the last finding is a window or more
-/// away from `t` (one finding per burst, whatever the arrival order).
+/// Where a window that holds the failure at `t` reaches `threshold`: the end of the first such
+/// window (an entry's time from `t` on), or `None`. `entries` are the (time, value) known of the
+/// set, this one included; with `distinct`, the values are counted (accounts of a spray), not
+/// the entries. A window less than a window away from `last_fired` is the same burst: it does
+/// not fire again. In eventTime order the end is `t` itself; out of order (the function), a late
+/// failure completes a window that ends after it.
+pub fn burst_end(
+    window: i64,
+    threshold: usize,
+    distinct: bool,
+    entries: &[(i64, String)],
+    t: i64,
+    last_fired: Option<i64>,
+) -> Option<i64> {
+    let mut ends: Vec<i64> = entries
+        .iter()
+        .map(|(at, _)| *at)
+        .filter(|at| *at >= t && *at < t + window)
+        .chain(std::iter::once(t))
+        .collect();
+    ends.sort_unstable();
+    ends.dedup();
+    ends.into_iter().find(|&end| {
+        let inside = entries
+            .iter()
+            .filter(|(at, _)| *at <= end && *at > end - window);
+        let count = if distinct {
+            inside
+                .map(|(_, v)| v.as_str())
+                .collect::<BTreeSet<_>>()
+                .len()
+        } else {
+            inside.count()
+        };
+        count >= threshold && last_fired.is_none_or(|f| (end - f).abs() >= window)
+    })
+}
+
+/// [`burst_end`] for `root-login-brute-force` (failures on one account).
 pub fn brute_force_fires(
     cfg: &PatternConfig,
     failures: &[(i64, String)],
     t: i64,
     last_fired: Option<i64>,
-) -> bool {
-    let in_window = failures
-        .iter()
-        .filter(|(at, _)| *at <= t && *at > t - cfg.brute_force_window)
-        .count();
-    in_window >= cfg.brute_force_failures
-        && last_fired.is_none_or(|f| (t - f).abs() >= cfg.brute_force_window)
+) -> Option<i64> {
+    burst_end(
+        cfg.brute_force_window,
+        cfg.brute_force_failures,
+        false,
+        failures,
+        t,
+        last_fired,
+    )
 }
 
 /// The brute-force finding: the count, the window and the addresses of the failures in it.
@@ -170,16 +207,21 @@ pub fn brute_force_finding(
     }
 }
 
-/// Whether one address's failures (`(time, account)`, this one included) span enough accounts
-/// within the window ending at `t`, and the last spray finding for it is a window or more back.
+/// [`burst_end`] for `root-login-spray` (the accounts one address failed on).
 pub fn spray_fires(
     cfg: &PatternConfig,
     failures: &[(i64, String)],
     t: i64,
     last_fired: Option<i64>,
-) -> bool {
-    spray_accounts(cfg, failures, t).len() >= cfg.spray_accounts
-        && last_fired.is_none_or(|f| (t - f).abs() >= cfg.spray_window)
+) -> Option<i64> {
+    burst_end(
+        cfg.spray_window,
+        cfg.spray_accounts,
+        true,
+        failures,
+        t,
+        last_fired,
+    )
 }
 
 fn spray_accounts<'a>(
@@ -277,18 +319,18 @@ impl Patterns {
                 trim(failures, *time - cfg.brute_force_window);
                 let failures = failures.make_contiguous();
                 let fired = self.fired_account.get(account).copied();
-                if brute_force_fires(&cfg, failures, *time, fired) {
-                    out.push(brute_force_finding(&cfg, account, failures, *time));
-                    self.fired_account.insert(account.clone(), *time);
+                if let Some(end) = brute_force_fires(&cfg, failures, *time, fired) {
+                    out.push(brute_force_finding(&cfg, account, failures, end));
+                    self.fired_account.insert(account.clone(), end);
                 }
                 let by_ip = self.by_ip.entry(ip.clone()).or_default();
                 by_ip.push_back((*time, account.clone()));
                 trim(by_ip, *time - cfg.spray_window);
                 let by_ip = by_ip.make_contiguous();
                 let fired = self.fired_ip.get(ip).copied();
-                if spray_fires(&cfg, by_ip, *time, fired) {
-                    out.push(spray_finding(&cfg, ip, by_ip, *time));
-                    self.fired_ip.insert(ip.clone(), *time);
+                if let Some(end) = spray_fires(&cfg, by_ip, *time, fired) {
+                    out.push(spray_finding(&cfg, ip, by_ip, end));
+                    self.fired_ip.insert(ip.clone(), end);
                 }
             }
             Observation::AssumeRoot {
@@ -453,6 +495,27 @@ mod tests {
             evaluate(PatternConfig::default(), obs),
             evaluate(PatternConfig::default(), reversed)
         );
+    }
+
+    #[test]
+    fn a_late_failure_completes_a_burst_that_ends_after_it() {
+        // Times 10, 12, 16, 18 known; 14 arrives last: the window ending at 18 holds 5.
+        let known: Vec<(i64, String)> = [10, 12, 16, 18, 14]
+            .iter()
+            .map(|m| (m * 60, "192.0.2.1".to_owned()))
+            .collect();
+        let cfg = PatternConfig::default();
+        assert_eq!(
+            brute_force_fires(&cfg, &known, 14 * 60, None),
+            Some(18 * 60)
+        );
+        // Already fired for that burst: not again.
+        assert_eq!(
+            brute_force_fires(&cfg, &known, 14 * 60, Some(18 * 60)),
+            None
+        );
+        // Four only: nothing.
+        assert_eq!(brute_force_fires(&cfg, &known[..4], 14 * 60, None), None);
     }
 
     #[test]

@@ -31,21 +31,19 @@ async fn findings<T: SessionStore>(
             let w = store
                 .note(&key, event_id, *time, ip, time + cfg.brute_force_window)
                 .await?;
-            if patterns::brute_force_fires(cfg, &w.entries, *time, w.fired)
-                && store.fire(&key, *time, cfg.brute_force_window).await?
-            {
-                out.push(patterns::brute_force_finding(
-                    cfg, account, &w.entries, *time,
-                ));
+            if let Some(end) = patterns::brute_force_fires(cfg, &w.entries, *time, w.fired) {
+                if store.fire(&key, end, cfg.brute_force_window).await? {
+                    out.push(patterns::brute_force_finding(cfg, account, &w.entries, end));
+                }
             }
             let key = format!("pattern#address#{ip}");
             let w = store
                 .note(&key, event_id, *time, account, time + cfg.spray_window)
                 .await?;
-            if patterns::spray_fires(cfg, &w.entries, *time, w.fired)
-                && store.fire(&key, *time, cfg.spray_window).await?
-            {
-                out.push(patterns::spray_finding(cfg, ip, &w.entries, *time));
+            if let Some(end) = patterns::spray_fires(cfg, &w.entries, *time, w.fired) {
+                if store.fire(&key, end, cfg.spray_window).await? {
+                    out.push(patterns::spray_finding(cfg, ip, &w.entries, end));
+                }
             }
         }
         Observation::AssumeRoot {
