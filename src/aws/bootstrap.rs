@@ -28,6 +28,23 @@ pub fn prefer_ca_bundle() {
     }
 }
 
+/// The invocation's deadline as an [`std::time::Instant`]: `Lambda-Runtime-Deadline-Ms` is the
+/// epoch time in milliseconds by which it must end. A value before 2001 is no epoch time:
+/// `cargo lambda watch` sends the function's timeout itself (e.g. `600000`), which is taken as
+/// the time from now.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html#runtimes-api-next>
+pub fn deadline_of(raw_ms: u64, now: std::time::SystemTime) -> std::time::Instant {
+    const EPOCH_2001_MS: u64 = 978_307_200_000;
+    let left = if raw_ms < EPOCH_2001_MS {
+        std::time::Duration::from_millis(raw_ms)
+    } else {
+        (std::time::UNIX_EPOCH + std::time::Duration::from_millis(raw_ms))
+            .duration_since(now)
+            .unwrap_or_default()
+    };
+    std::time::Instant::now() + left
+}
+
 /// Lambda mode: configuration and the SNS client are built once, at init (TLS at the first
 /// request); the S3 client at the first S3 notification.
 pub fn run() -> Result<(), lambda_runtime::Error> {
@@ -69,14 +86,7 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
         let handler = &handler;
         lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
-                // The runtime's deadline (epoch ms) as an Instant: no work is started that
-                // could not finish before it.
-                let left = event
-                    .context
-                    .deadline()
-                    .duration_since(std::time::SystemTime::now())
-                    .unwrap_or_default();
-                let deadline = std::time::Instant::now() + left;
+                let deadline = deadline_of(event.context.deadline, std::time::SystemTime::now());
                 handler
                     .handle_until(event.payload.get(), Some(deadline))
                     .await
@@ -85,4 +95,31 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
         ))
         .await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn the_deadline_is_an_epoch_time_or_the_emulators_timeout() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_796_530_785);
+        let start = Instant::now();
+        let real = deadline_of(1_796_530_785_000 + 30_000, now);
+        let left = real.duration_since(start);
+        assert!(
+            left > Duration::from_secs(29) && left <= Duration::from_secs(31),
+            "{left:?}"
+        );
+        let emulator = deadline_of(600_000, SystemTime::now());
+        let left = emulator.duration_since(start);
+        assert!(
+            left >= Duration::from_secs(599) && left <= Duration::from_secs(601),
+            "{left:?}"
+        );
+        // Past: no time left.
+        let past = deadline_of(1_796_530_785_000 - 5_000, now);
+        assert!(past.duration_since(start) < Duration::from_secs(1));
+    }
 }

@@ -365,6 +365,11 @@ impl LambdaWatch {
                 "127.0.0.1",
                 "-P",
                 &port.to_string(),
+                // The invocation's deadline: the first invoke builds the function (tens of
+                // seconds here), which Lambda would not count against it (init is apart), and
+                // the function starts no publish it could not finish before its deadline.
+                "--timeout",
+                "600",
             ])
             .current_dir(root)
             .env("PATH", path)

@@ -41,12 +41,12 @@ impl Invocation {
         let Some(deadline) = self.deadline else {
             return true;
         };
-        let ok = deadline
-            .checked_duration_since(Instant::now())
-            .is_some_and(|left| left >= work.saturating_add(SAFETY_MARGIN));
+        let left = deadline.checked_duration_since(Instant::now());
+        let ok = left.is_some_and(|left| left >= work.saturating_add(SAFETY_MARGIN));
         if !ok && !self.out_of_time.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 work_ms = work.as_millis() as u64,
+                left_ms = left.unwrap_or_default().as_millis() as u64,
                 "invocation deadline near: no new work started; what is left is returned for a retry"
             );
         }
