@@ -23,6 +23,8 @@ const ROUNDS: usize = 5;
 
 #[path = "support/function_memory.rs"]
 mod function_memory;
+#[path = "support/function_s3.rs"]
+mod function_s3;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -731,6 +733,22 @@ fn main() {
     }
     if all || what == "memory" {
         memory(corpus);
+    }
+    if all || what == "function-s3" {
+        match start_moto() {
+            None => println!(
+                "function  S3 skipped: no moto_server (`make venv` installs it; or set MOTO_SERVER)"
+            ),
+            Some((mut moto, endpoint)) => {
+                function_s3::run(
+                    Path::new(env!("CARGO_BIN_EXE_rootwatch")),
+                    &records(corpus),
+                    &endpoint,
+                );
+                let _ = moto.kill();
+                let _ = moto.wait();
+            }
+        }
     }
     if all || what == "function-memory" {
         function_memory::run(Path::new(env!("CARGO_BIN_EXE_rootwatch")));

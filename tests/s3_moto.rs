@@ -13,7 +13,7 @@ use rootwatch::aws::store::MemoryStore;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{
     cloudtrail_notification, drain, eventbridge_object_created, log_object, put_object, records_of,
     s3_bucket, s3_notification, sdk_config, sns_envelope, sqs_event, topic_with_queue, trail_key,
@@ -785,73 +785,34 @@ fn dates_need_an_s3_path_and_a_valid_range() {
     }
 }
 
-/// Records per second one function instance reaches on the S3 path (the real binary against
-/// moto, object by object), and the same records through `rootwatch replay` on one thread in
-/// the same run as the baseline. `ROOTWATCH_BIN` picks another build of the binary (e.g.
-/// `target/release/rootwatch`).
+/// One log file through the binary under a loopback Runtime API: every record read, its one
+/// alert published. (Its throughput is measured by `cargo bench --bench ratios -- function-s3`,
+/// not here.)
 #[tokio::test]
-#[ignore = "needs moto_server (make test); a measurement: --nocapture prints it"]
-async fn throughput_of_one_function_instance() {
+#[ignore = "needs moto_server (make test)"]
+async fn one_log_file_through_the_binary_reads_every_record() {
     let moto = Moto::start();
     let cfg = sdk_config(&moto.endpoint).await;
-    let (topic, _queue) = topic_with_queue(&cfg, "alerts", true).await;
+    let (topic, queue) = topic_with_queue(&cfg, "alerts", true).await;
     let s3 = s3_bucket(&cfg, BUCKET).await;
-    let mb: usize = std::env::var("ROOTWATCH_MEASURE_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let (text, records) = big_log(mb << 20);
-    let size = text.len();
-    let gz = support::gzip(text.as_bytes());
-    drop(text);
-    let k = key("2026-11-23", "measure");
-    put_object(&s3, BUCKET, &k, gz.clone()).await;
-    let bin = std::env::var_os("ROOTWATCH_BIN")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("rootwatch"));
-    let api = support::RuntimeApi::start(vec![s3_notification(BUCKET, &[&k])]);
-    let mut child = Command::new(&bin)
-        .envs(api.env())
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("SNS_TOPIC_ARN", &topic)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (path, body, at) = api
-        .next_response(Duration::from_secs(1200))
-        .expect("the function answered");
-    let peak = support::kill_and_peak_rss(&mut child);
-    assert!(path.ends_with("/response"), "{body}");
-    let served = api.served.lock().unwrap()[0];
-    let s3_secs = at.duration_since(served).as_secs_f64();
-    // Baseline: the same file from disk through replay, one thread.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("object.json.gz");
-    std::fs::write(&file, &gz).unwrap();
-    let t = Instant::now();
-    let out = Command::new(&bin)
-        .args(["replay", "--format", "jsonl", "--threads", "1"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let local_secs = t.elapsed().as_secs_f64();
-    assert!(out.status.success());
-    let s3_rate = records as f64 / s3_secs;
-    let local_rate = records as f64 / local_secs;
-    println!(
-        "{} ({:.0} MB JSON, {records} records): S3 path {s3_rate:.0} rec/s ({s3_secs:.2} s, peak RSS {} MB), local replay {local_rate:.0} rec/s ({local_secs:.2} s); ratio {:.2}",
-        bin.display(),
-        size as f64 / (1 << 20) as f64,
-        peak >> 20,
-        s3_rate / local_rate
+    let (text, records) = big_log(1 << 20);
+    let k = key("2026-11-23", "small");
+    put_object(&s3, BUCKET, &k, support::gzip(text.as_bytes())).await;
+    let env = vec![
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("SNS_TOPIC_ARN", topic.clone()),
+    ];
+    let (body, _, stdout, _) = run_function(&env, s3_notification(BUCKET, &[&k]));
+    assert_eq!(body.trim(), "{}");
+    assert_eq!(emf_value(&stdout, "RecordsProcessed"), records as u64);
+    assert_eq!(emf_value(&stdout, "ObjectsRead"), 1);
+    assert_eq!(
+        alerted(&drain(&cfg, &queue, 1, WAIT).await),
+        set(&["big-login"])
     );
-    assert!(s3_rate > 0.0);
 }
 
 /// Issue 15: the sessions a log file issues go to the shared table in `BatchWriteItem`s of 25,

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
 const PER_INVOCATION: usize = 2_000;
 
@@ -66,9 +67,15 @@ fn request(conn: &mut TcpStream) -> Option<String> {
     Some(first)
 }
 
-/// Runs the binary as a function with `memory_mb`, serves `payloads`, and returns its peak RSS
-/// in kB (`VmHWM`) once it has answered them all.
-fn peak_kb(bin: &Path, memory_mb: u32, payloads: Vec<String>) -> u64 {
+/// Runs the binary as a function with `memory_mb` and `env`, serves `payloads`, and returns
+/// its peak RSS in kB (`VmHWM`) once it has answered them all, and the seconds from the first
+/// payload served to the last answer.
+pub fn serve(
+    bin: &Path,
+    memory_mb: u32,
+    env: &[(&str, &str)],
+    payloads: Vec<String>,
+) -> (u64, f64) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut child = Command::new(bin)
@@ -83,6 +90,7 @@ fn peak_kb(bin: &Path, memory_mb: u32, payloads: Vec<String>) -> u64 {
         .env("AWS_ACCESS_KEY_ID", "bench")
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -91,12 +99,14 @@ fn peak_kb(bin: &Path, memory_mb: u32, payloads: Vec<String>) -> u64 {
     let mut queue = payloads.into_iter();
     let mut answered = 0;
     let mut n = 0;
+    let mut first: Option<Instant> = None;
+    let mut last = Instant::now();
     for conn in listener.incoming() {
         let mut conn = conn.unwrap();
-        let Some(first) = request(&mut conn) else {
+        let Some(first_line) = request(&mut conn) else {
             continue;
         };
-        if first.starts_with("GET") {
+        if first_line.starts_with("GET") {
             let Some(p) = queue.next() else {
                 break; // all served and answered: measure while it waits
             };
@@ -107,10 +117,12 @@ fn peak_kb(bin: &Path, memory_mb: u32, payloads: Vec<String>) -> u64 {
                  Content-Length: {}\r\nConnection: close\r\n\r\n",
                 p.len()
             );
+            first.get_or_insert_with(Instant::now);
             conn.write_all(head.as_bytes()).unwrap();
             conn.write_all(p.as_bytes()).unwrap();
         } else {
             answered += 1;
+            last = Instant::now();
             let _ = conn.write_all(
                 b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
             );
@@ -120,11 +132,17 @@ fn peak_kb(bin: &Path, memory_mb: u32, payloads: Vec<String>) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    status
+    let kb = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+        .unwrap();
+    let secs = first.map_or(0.0, |f| last.duration_since(f).as_secs_f64());
+    (kb, secs)
+}
+
+fn peak_kb(bin: &Path, memory_mb: u32, payloads: Vec<String>) -> u64 {
+    serve(bin, memory_mb, &[], payloads).0
 }
 
 pub fn run(bin: &Path) {
