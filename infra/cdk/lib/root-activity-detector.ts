@@ -431,14 +431,16 @@ export class RootActivityDetector extends Construct {
         resources: [this.key.keyArn],
       }),
     ];
-    // The log-archive function writes a log file's sessions with BatchWriteItem, 25 a call.
+    // Both functions keep the pattern rules' window sets with UpdateItem (conditional updates,
+    // REMOVE when pruning); the log-archive function also writes a log file's sessions with
+    // BatchWriteItem, 25 a call.
     const tail = (batchWrites = false) => {
       const out: iam.PolicyStatement[] = [];
       if (this.table) {
         out.push(
           new iam.PolicyStatement({
             sid: 'SessionsTable',
-            actions: ['dynamodb:GetItem', 'dynamodb:PutItem', ...(batchWrites ? ['dynamodb:BatchWriteItem'] : [])],
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...(batchWrites ? ['dynamodb:BatchWriteItem'] : [])],
             resources: [this.table.tableArn],
           }),
         );

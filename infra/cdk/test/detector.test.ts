@@ -444,7 +444,7 @@ describe('least privilege', () => {
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: ref('AWS::SNS::Topic') } },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: { 'Fn::GetAtt': [ref('AWS::KMS::Key'), 'Arn'] } },
       { Effect: 'Allow', Action: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [ref('AWS::DynamoDB::Table'), 'Arn'] } },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [ref('AWS::DynamoDB::Table'), 'Arn'] } },
     ]);
   });
 
@@ -793,6 +793,10 @@ describe('log-archive option', () => {
     const sids = (roleId: string) => roleStatements(t, roleId).map((s) => s.Sid);
     assert.deepEqual(sids(evRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheBufferQueue', 'SessionsTable']);
     assert.deepEqual(sids(laRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheLogArchiveQueue', 'ReadTheLogFiles', 'DecryptTheLogFilesThroughS3', 'SessionsTable']);
+    // Both keep the pattern rules' window sets (UpdateItem); the log-archive function also writes sessions 25 a call.
+    const table = (roleId: string) => actions(roleStatements(t, roleId).find((s) => s.Sid === 'SessionsTable'));
+    assert.deepEqual(table(evRole), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(table(laRole), ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     const ev = JSON.stringify(roleStatements(t, evRole));
     for (const x of ['s3:', LOG_ARCHIVE.logArchiveKeyArn!, laQueueId]) assert.ok(!ev.includes(x), `event function role: ${x}`);
     assert.ok(!JSON.stringify(roleStatements(t, laRole)).includes('"sqs:SendMessage"'));
