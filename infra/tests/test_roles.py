@@ -165,8 +165,9 @@ def test_each_function_has_its_own_role_with_only_what_it_needs(name):
         assert [s["Sid"] for s in sts] == expected_sids(d, kind), kind
         by_sid = {s["Sid"]: s for s in sts}
         if "SessionsTable" in by_sid:
-            # The log-archive function writes a log file's sessions 25 a call (BatchWriteItem).
-            want = ["dynamodb:GetItem", "dynamodb:PutItem"] + (["dynamodb:BatchWriteItem"] if kind != "event" else [])
+            # Both keep the pattern rules' window sets (UpdateItem: conditional updates, REMOVE when
+            # pruning); the log-archive function writes a log file's sessions 25 a call (BatchWriteItem).
+            want = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"] + (["dynamodb:BatchWriteItem"] if kind != "event" else [])
             assert sorted(listed(by_sid["SessionsTable"]["Action"])) == sorted(want), (kind, by_sid["SessionsTable"]["Action"])
         # Its own log group only.
         (log_group,) = [lid for lid, r in d.resources.items() if r["Type"] == "AWS::Logs::LogGroup" and d.name(lid) == d.resolve(d.resources[fns[kind]]["Properties"]["LoggingConfig"]["LogGroup"])]

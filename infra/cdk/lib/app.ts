@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { RootActivityDetectorProps, Severity } from './root-activity-detector';
+import { PATTERN_SETTINGS, PatternSetting, RootActivityDetectorProps, Severity } from './root-activity-detector';
 import { ForwarderStack, RootwatchStack } from './stacks';
 
 function list(value: unknown): string[] | undefined {
@@ -20,6 +20,9 @@ function flag(value: unknown, fallback: boolean): boolean {
 /** Reads the detector's settings from CDK context (cdk.json or -c key=value). */
 export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
   const ctx = (key: string) => app.node.tryGetContext(key);
+  // A pattern-rule setting (context key = prop name) as a number, else its default; the
+  // construct refuses what is not a whole number in range.
+  const pattern = (key: PatternSetting) => (ctx(key) !== undefined ? Number(ctx(key)) : PATTERN_SETTINGS[key].default);
   return {
     alertEmail: ctx('alertEmail') || undefined,
     healthEmail: ctx('healthEmail') || undefined,
@@ -30,6 +33,11 @@ export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
     watchedRoles: list(ctx('watchedRoles')),
     trustedAccounts: list(ctx('trustedAccounts')),
     extraDetectorResources: list(ctx('extraDetectorResources')),
+    rootLoginFailures: pattern('rootLoginFailures'),
+    rootLoginWindowMinutes: pattern('rootLoginWindowMinutes'),
+    sprayAccounts: pattern('sprayAccounts'),
+    sprayWindowMinutes: pattern('sprayWindowMinutes'),
+    newCallerDays: pattern('newCallerDays'),
     organizationId: ctx('organizationId') || undefined,
     centralBusName: ctx('centralBusName') ?? 'rootwatch',
     invocationMode: ctx('invocationMode') ?? 'queue',

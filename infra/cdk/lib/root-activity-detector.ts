@@ -44,6 +44,25 @@ export interface RootActivityDetectorProps {
   /** Identifiers added to DETECTOR_RESOURCES (`*` wildcard), e.g. forwarder resource names. @default none */
   readonly extraDetectorResources?: string[];
   /**
+   * root-login-brute-force (docs/rules.md#pattern-rules): failed root console sign-ins on one
+   * account within rootLoginWindowMinutes that raise an alert (ROOT_LOGIN_FAILURES), 1-1000. @default 5
+   */
+  readonly rootLoginFailures?: number;
+  /** root-login-brute-force's window, in minutes (ROOT_LOGIN_WINDOW_MINUTES), 1-1440. @default 15 */
+  readonly rootLoginWindowMinutes?: number;
+  /**
+   * root-login-spray: distinct accounts on which one source address fails root sign-in within
+   * sprayWindowMinutes that raise an alert (SPRAY_ACCOUNTS), 1-1000. @default 3
+   */
+  readonly sprayAccounts?: number;
+  /** root-login-spray's window, in minutes (SPRAY_WINDOW_MINUTES), 1-1440. @default 60 */
+  readonly sprayWindowMinutes?: number;
+  /**
+   * assume-root-new-caller: days a (caller, member account) pair is remembered; an AssumeRoot by a
+   * pair not seen for that long alerts again (NEW_CALLER_DAYS), 1-3650. @default 90
+   */
+  readonly newCallerDays?: number;
+  /**
    * The event path: EventBridge rules for CloudTrail management events, the central bus, the
    * buffer queue and the event function. false deploys the log-archive path alone (needs
    * logArchiveBucket; any region). @default true
@@ -108,6 +127,21 @@ export const HEARTBEAT_SCHEDULE = 'rate(30 minutes)';
 /** What the alert topic's subscriptions drop: heartbeats (message attribute rule = heartbeat). */
 export const NO_HEARTBEATS = { rule: [{ 'anything-but': 'heartbeat' }] };
 
+/**
+ * The pattern rules' settings (docs/rules.md#pattern-rules), for both functions: prop (also the
+ * CDK app's context key) -> the function's environment variable, default and maximum (the minimum
+ * is 1), as src/aws/function/config.rs reads them. infra/template.yaml has a parameter for each
+ * (RootLoginFailures, ...); infra/tests/test_pattern_settings.py checks that the two agree.
+ */
+export const PATTERN_SETTINGS = {
+  rootLoginFailures: { variable: 'ROOT_LOGIN_FAILURES', default: 5, max: 1000 },
+  rootLoginWindowMinutes: { variable: 'ROOT_LOGIN_WINDOW_MINUTES', default: 15, max: 1440 },
+  sprayAccounts: { variable: 'SPRAY_ACCOUNTS', default: 3, max: 1000 },
+  sprayWindowMinutes: { variable: 'SPRAY_WINDOW_MINUTES', default: 60, max: 1440 },
+  newCallerDays: { variable: 'NEW_CALLER_DAYS', default: 90, max: 3650 },
+} as const;
+export type PatternSetting = keyof typeof PATTERN_SETTINGS;
+
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_PREFIX = /^[A-Za-z0-9!_.'()/-]*$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
@@ -145,7 +179,7 @@ const FUNCTION_CHECKOV_SKIPS = {
     {
       id: 'CKV_AWS_173',
       comment:
-        'The environment holds no secrets (topic ARN, table name, severity, role patterns, account ids, resource and bucket names); Lambda encrypts it at rest with an AWS-managed key.',
+        'The environment holds no secrets (topic ARN, table name, severity, role patterns, account ids, resource and bucket names, pattern-rule thresholds); Lambda encrypts it at rest with an AWS-managed key.',
     },
   ],
 };
@@ -194,6 +228,7 @@ export class RootActivityDetector extends Construct {
       throw new Error(`heartbeatSchedule must be rate() of at most an hour, a cron() expression, or '' (off): ${heartbeatSchedule}`);
     }
     if (concurrency < 2) throw new Error('reservedConcurrency must be at least 2 (SQS maximum concurrency)');
+    const patternEnvironment = validatePatternSettings(props);
 
     // Root console sign-ins are recorded only in us-east-1: the CloudTrail rules belong there.
     // Without them (the log-archive path alone) any region will do: the bucket's.
@@ -431,14 +466,16 @@ export class RootActivityDetector extends Construct {
         resources: [this.key.keyArn],
       }),
     ];
-    // The log-archive function writes a log file's sessions with BatchWriteItem, 25 a call.
+    // Both functions keep the pattern rules' window sets with UpdateItem (conditional updates,
+    // REMOVE when pruning); the log-archive function also writes a log file's sessions with
+    // BatchWriteItem, 25 a call.
     const tail = (batchWrites = false) => {
       const out: iam.PolicyStatement[] = [];
       if (this.table) {
         out.push(
           new iam.PolicyStatement({
             sid: 'SessionsTable',
-            actions: ['dynamodb:GetItem', 'dynamodb:PutItem', ...(batchWrites ? ['dynamodb:BatchWriteItem'] : [])],
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...(batchWrites ? ['dynamodb:BatchWriteItem'] : [])],
             resources: [this.table.tableArn],
           }),
         );
@@ -620,6 +657,7 @@ export class RootActivityDetector extends Construct {
     if (this.table) environment.SESSIONS_TABLE = this.table.tableName;
     if (props.watchedRoles?.length) environment.WATCHED_ROLES = props.watchedRoles.join(',');
     if (props.trustedAccounts?.length) environment.TRUSTED_ACCOUNTS = props.trustedAccounts.join(',');
+    Object.assign(environment, patternEnvironment);
     environment.DETECTOR_RESOURCES = this.detectorResources;
 
     // Two functions, one binary: the event function (CloudTrail events, 30 s) and the
@@ -912,6 +950,22 @@ export class RootActivityDetector extends Construct {
       );
     }
   }
+}
+
+/**
+ * The pattern rules' environment variables, each prop or its default, checked as
+ * infra/template.yaml's AllowedPatterns check them: a whole number from 1 to its maximum.
+ */
+function validatePatternSettings(props: RootActivityDetectorProps): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [prop, setting] of Object.entries(PATTERN_SETTINGS) as [PatternSetting, (typeof PATTERN_SETTINGS)[PatternSetting]][]) {
+    const value = props[prop] ?? setting.default;
+    if (!Number.isInteger(value) || value < 1 || value > setting.max) {
+      throw new Error(`${prop} must be a whole number from 1 to ${setting.max}: ${value}`);
+    }
+    environment[setting.variable] = String(value);
+  }
+  return environment;
 }
 
 interface LogArchiveSettings {

@@ -18,7 +18,15 @@ import {
   SESSION_START_PATTERN,
   TAMPER_APIS,
 } from '../lib/patterns';
-import { FUNCTION_TIMEOUT, LOG_ARCHIVE_TIMEOUT, NO_HEARTBEATS, RootActivityDetectorProps, RUST_BUNDLING } from '../lib/root-activity-detector';
+import {
+  FUNCTION_TIMEOUT,
+  LOG_ARCHIVE_TIMEOUT,
+  NO_HEARTBEATS,
+  PATTERN_SETTINGS,
+  PatternSetting,
+  RootActivityDetectorProps,
+  RUST_BUNDLING,
+} from '../lib/root-activity-detector';
 import { ForwarderStack, RootwatchStack } from '../lib/stacks';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -189,8 +197,13 @@ describe('function', () => {
       'ALERT_FORMAT',
       'DETECTOR_RESOURCES',
       'MIN_SEVERITY',
+      'NEW_CALLER_DAYS',
+      'ROOT_LOGIN_FAILURES',
+      'ROOT_LOGIN_WINDOW_MINUTES',
       'SESSIONS_TABLE',
       'SNS_TOPIC_ARN',
+      'SPRAY_ACCOUNTS',
+      'SPRAY_WINDOW_MINUTES',
       'TRUSTED_ACCOUNTS',
       'WATCHED_ROLES',
     ]);
@@ -217,6 +230,79 @@ describe('function', () => {
     assert.equal(fn.Properties.TracingConfig, undefined);
     const traced = mainStack({ tracing: true }).t;
     traced.hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+  });
+});
+
+describe('pattern rules (docs/rules.md#pattern-rules)', () => {
+  const DEFAULTS = {
+    ROOT_LOGIN_FAILURES: '5',
+    ROOT_LOGIN_WINDOW_MINUTES: '15',
+    SPRAY_ACCOUNTS: '3',
+    SPRAY_WINDOW_MINUTES: '60',
+    NEW_CALLER_DAYS: '90',
+  };
+  const settings = (fn: Json) => Object.fromEntries(Object.keys(DEFAULTS).map((v) => [v, fn.Properties.Environment.Variables[v]]));
+  const props = Object.keys(PATTERN_SETTINGS) as PatternSetting[];
+
+  it('the settings are the five of the function, with its defaults and ranges', () => {
+    assert.deepEqual(
+      Object.fromEntries(props.map((p) => [PATTERN_SETTINGS[p].variable, [String(PATTERN_SETTINGS[p].default), PATTERN_SETTINGS[p].max]])),
+      {
+        ROOT_LOGIN_FAILURES: ['5', 1000],
+        ROOT_LOGIN_WINDOW_MINUTES: ['15', 1440],
+        SPRAY_ACCOUNTS: ['3', 1000],
+        SPRAY_WINDOW_MINUTES: ['60', 1440],
+        NEW_CALLER_DAYS: ['90', 3650],
+      },
+    );
+  });
+
+  it('both functions get every setting with its default', () => {
+    const { t } = mainStack(LOG_ARCHIVE);
+    assert.equal(functions(t).length, 2);
+    for (const [id, fn] of functions(t)) assert.deepEqual(settings(fn), DEFAULTS, id);
+    const [[, alone]] = functions(mainStack({ ...LOG_ARCHIVE, cloudTrailRules: false }, 'eu-west-1').t);
+    assert.deepEqual(settings(alone), DEFAULTS);
+    // Without the sessions table too (the function then keeps the windows in memory).
+    const [[, noTable]] = functions(mainStack({ sessionTracking: false }).t);
+    assert.deepEqual(settings(noTable), DEFAULTS);
+  });
+
+  it('the props set them, for both functions', () => {
+    const { t } = mainStack({ ...LOG_ARCHIVE, rootLoginFailures: 10, rootLoginWindowMinutes: 30, sprayAccounts: 1000, sprayWindowMinutes: 1440, newCallerDays: 1 });
+    for (const [id, fn] of functions(t)) {
+      assert.deepEqual(
+        settings(fn),
+        { ROOT_LOGIN_FAILURES: '10', ROOT_LOGIN_WINDOW_MINUTES: '30', SPRAY_ACCOUNTS: '1000', SPRAY_WINDOW_MINUTES: '1440', NEW_CALLER_DAYS: '1' },
+        id,
+      );
+    }
+  });
+
+  it('refuses a value that is not a whole number from 1 to the maximum', () => {
+    for (const p of props) {
+      const max = PATTERN_SETTINGS[p].max;
+      for (const bad of [0, -1, max + 1, 2.5, Number.NaN]) {
+        assert.throws(() => mainStack({ [p]: bad }), new RegExp(`${p} must be a whole number from 1 to ${max}`), `${p}=${bad}`);
+      }
+      for (const ok of [1, max]) assert.doesNotThrow(() => mainStack({ [p]: ok }), `${p}=${ok}`);
+    }
+  });
+
+  it('the app reads them from context (keys = prop names), for the main and the log-archive stack', () => {
+    const app = newApp({ rootLoginFailures: '7', sprayWindowMinutes: '120', logArchiveBucket: 'example-org-trail-logs' });
+    for (const p of [detectorPropsFromContext(app), logArchivePropsFromContext(app)!]) {
+      assert.deepEqual(Object.fromEntries(props.map((k) => [k, p[k]])), {
+        rootLoginFailures: 7,
+        rootLoginWindowMinutes: 15,
+        sprayAccounts: 3,
+        sprayWindowMinutes: 120,
+        newCallerDays: 90,
+      });
+    }
+    const defaults = detectorPropsFromContext(newApp());
+    for (const k of props) assert.equal(defaults[k], PATTERN_SETTINGS[k].default, k);
+    assert.throws(() => buildApp(newApp({ newCallerDays: 'ninety' })), /newCallerDays must be a whole number/);
   });
 });
 
@@ -444,7 +530,7 @@ describe('least privilege', () => {
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: ref('AWS::SNS::Topic') } },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: { 'Fn::GetAtt': [ref('AWS::KMS::Key'), 'Arn'] } },
       { Effect: 'Allow', Action: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [ref('AWS::DynamoDB::Table'), 'Arn'] } },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [ref('AWS::DynamoDB::Table'), 'Arn'] } },
     ]);
   });
 
@@ -793,6 +879,10 @@ describe('log-archive option', () => {
     const sids = (roleId: string) => roleStatements(t, roleId).map((s) => s.Sid);
     assert.deepEqual(sids(evRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheBufferQueue', 'SessionsTable']);
     assert.deepEqual(sids(laRole), ['OwnLogs', 'PublishAlerts', 'UseTheKey', 'ReadTheLogArchiveQueue', 'ReadTheLogFiles', 'DecryptTheLogFilesThroughS3', 'SessionsTable']);
+    // Both keep the pattern rules' window sets (UpdateItem); the log-archive function also writes sessions 25 a call.
+    const table = (roleId: string) => actions(roleStatements(t, roleId).find((s) => s.Sid === 'SessionsTable'));
+    assert.deepEqual(table(evRole), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(table(laRole), ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     const ev = JSON.stringify(roleStatements(t, evRole));
     for (const x of ['s3:', LOG_ARCHIVE.logArchiveKeyArn!, laQueueId]) assert.ok(!ev.includes(x), `event function role: ${x}`);
     assert.ok(!JSON.stringify(roleStatements(t, laRole)).includes('"sqs:SendMessage"'));
