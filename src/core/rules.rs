@@ -6,6 +6,7 @@ use crate::core::classify::arn_account;
 use crate::core::model::{Finding, Origin, Principal, PrincipalClass, Rule, Severity};
 use crate::core::record::{raw_field, Record};
 use crate::core::sanitize::{clean, MAX_FIELD, MAX_TEXT};
+use crate::core::task_policy;
 
 /// Console actions are recorded with `invokedBy: signin.amazonaws.com`: the human in the
 /// console, not a service acting on its own.
@@ -210,13 +211,19 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
             .unwrap_or("an unknown account");
         let title = match ctx.origin {
             Some(o) => {
-                let task = o
-                    .last()
-                    .and_then(|h| h.task_policy.as_deref())
+                let policy = o.last().and_then(|h| h.task_policy.as_deref());
+                let task = policy
                     .map(|t| format!(" (task {})", t.rsplit('/').next().unwrap_or(t)))
                     .unwrap_or_default();
+                // The task policy table says what the session may do; a request outside it is
+                // named (AWS denies it, so it failed, or the key is not this session's).
+                let outside = policy
+                    .and_then(task_policy::by_arn)
+                    .filter(|p| !p.permits(record))
+                    .map(|p| format!(", outside task policy {}", p.name))
+                    .unwrap_or_default();
                 format!(
-                    "Root session in {account} opened by {} via AssumeRoot{task}: {action}{failed}",
+                    "Root session in {account} opened by {} via AssumeRoot{task}: {action}{outside}{failed}",
                     o.who()
                 )
             }
@@ -720,6 +727,87 @@ mod tests {
             ),
             [(Rule::DetectorTamper, Severity::Critical)]
         );
+    }
+
+    /// The root-only task rule follows the task policy table: in an AssumeRoot session, every
+    /// change a task policy permits is a root-only task, and none of the reads is.
+    #[test]
+    fn every_task_policy_change_is_a_root_only_task_in_a_session() {
+        for p in task_policy::TASK_POLICIES {
+            let params = |name: &str| match name {
+                "SetQueueAttributes" => r#"{"attributes":{"Policy":""}}"#,
+                _ => "{}",
+            };
+            let event = |name: &str| {
+                format!(
+                    r#"{{"userIdentity":{{"type":"Root","accountId":"444455556666","sessionContext":{{"assumedRoot":"true"}}}},"eventSource":"{}","eventName":"{name}","requestParameters":{}}}"#,
+                    p.event_source,
+                    params(name)
+                )
+            };
+            for name in p.changes.iter().flat_map(|g| g.iter()) {
+                let tasks: Vec<_> = fired(&event(name))
+                    .into_iter()
+                    .filter(|f| f.0 == Rule::RootOnlyTask)
+                    .collect();
+                assert_eq!(tasks.len(), 1, "{} {name}: {tasks:?}", p.name);
+            }
+            for name in p.reads {
+                let name = if *name == "ListAllMyBuckets" {
+                    "ListBuckets"
+                } else {
+                    name
+                };
+                assert!(
+                    !fired(&event(name))
+                        .iter()
+                        .any(|f| f.0 == Rule::RootOnlyTask),
+                    "{} {name}",
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_session_request_outside_its_task_policy_is_named() {
+        let origin = |policy: &str| Origin {
+            arn: Some("arn:aws:sts::111122223333:assumed-role/Admin/bob".into()),
+            name: None,
+            kind: Some("AssumedRole".into()),
+            class: PrincipalClass::RoleSession,
+            account_id: Some("111122223333".into()),
+            chain: vec![crate::core::model::Hop {
+                api: "AssumeRoot".into(),
+                role_arn: None,
+                session_name: None,
+                account: Some("222233334444".into()),
+                source_identity: None,
+                task_policy: Some(format!("arn:aws:iam::aws:policy/root-task/{policy}")),
+                access_key_id: "ASIAK".into(),
+                issued: "2026-11-21T14:00:00Z".into(),
+                expires: "2026-11-21T14:15:00Z".into(),
+                event_id: None,
+            }],
+        };
+        let title = |policy: &str, name: &str| {
+            let json = format!(
+                r#"{{"userIdentity":{{"type":"Root","accountId":"222233334444","sessionContext":{{"assumedRoot":"true"}}}},"eventSource":"s3.amazonaws.com","eventName":"{name}"}}"#
+            );
+            let r = Record::from_json(&json).unwrap();
+            let o = origin(policy);
+            let ctx = Context {
+                origin: Some(&o),
+                config: &RuleConfig::NONE,
+            };
+            evaluate(&r, &classify(&r), &ctx).remove(0).title
+        };
+        assert!(!title("S3UnlockBucketPolicy", "PutBucketPolicy").contains("outside"));
+        assert!(!title("S3UnlockBucketPolicy", "ListBuckets").contains("outside"));
+        assert!(title("S3UnlockBucketPolicy", "PutBucketAcl")
+            .ends_with("s3:PutBucketAcl, outside task policy S3UnlockBucketPolicy"));
+        assert!(title("IAMAuditRootUserCredentials", "PutBucketPolicy")
+            .contains("outside task policy IAMAuditRootUserCredentials"));
     }
 
     #[test]
