@@ -100,7 +100,8 @@ pub struct TaskEntry {
     pub condition: Condition,
     pub severity: Severity,
     /// The event itself can only come from root: the row applies also when the record carries
-    /// no `userIdentity.type` (billing console events are documented with a sparse identity).
+    /// no `userIdentity.type` (billing console events are documented with a sparse identity) or
+    /// is a service event (a password recovery, which no credential makes).
     pub inherent: bool,
     /// What happened, in plain words, completing "Root user ...".
     pub what: &'static str,
@@ -392,14 +393,14 @@ pub const NOT_ROOT_ONLY: &[Unrecorded] = &[
 
 /// The catalog rows that match a record. `root` says the record was made with root
 /// credentials (own or AssumeRoot session); without it only `inherent` rows can match, and only
-/// on a record without `userIdentity.type`.
+/// on a record without `userIdentity.type` or on a service event (made by no one's credentials).
 pub fn matching<'r>(
     record: &'r Record<'_>,
     root: bool,
 ) -> impl Iterator<Item = &'static TaskEntry> + 'r {
     let source = record.event_source();
     let name = record.event_name();
-    let untyped = record.identity_type().is_none();
+    let untyped = record.identity_type().is_none() || record.is_service_event();
     TASK_CATALOG.iter().filter(move |e| {
         (root || (e.inherent && untyped))
             && e.event_source == source

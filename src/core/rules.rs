@@ -168,6 +168,8 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
     let own_root = principal.class == PrincipalClass::Root;
     let session_root = principal.class == PrincipalClass::RootSession;
     if record.is_service_event() {
+        // No one's credentials made it; an event only root can cause still names its task.
+        task_findings(record, false, &mut out);
         return out;
     }
     if !(own_root || session_root) {
@@ -185,21 +187,29 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
     if own_root {
         let invoker = record.invoked_by();
         let service_made = invoker.is_some_and(|i| i != CONSOLE_INVOKER);
-        if !service_made {
+        if !service_made && !is_recovery(record) {
             let via = if invoker == Some(CONSOLE_INVOKER) {
                 " in the console"
             } else {
                 ""
             };
-            let severity = if record.is_read_only() || record.failed() {
+            // CloudTrail marks STS token calls read-only, but one made with root credentials
+            // returns credentials with root permissions: not a read.
+            let issues = issues_credentials(record);
+            let severity = if record.failed() || (record.is_read_only() && !issues) {
                 Severity::Medium
             } else {
                 Severity::High
             };
+            let minted = if issues && !record.failed() {
+                " (temporary credentials with root permissions)"
+            } else {
+                ""
+            };
             out.push(Finding {
                 rule: Rule::RootCredentialUse,
                 severity,
-                title: format!("Root user credentials used{via}: {action}{failed}"),
+                title: format!("Root user credentials used{via}: {action}{minted}{failed}"),
                 task: None,
                 doc: ROOT_USE_DOC,
             });
@@ -440,6 +450,24 @@ fn assume_root_caller(record: &Record, principal: &Principal) -> Finding {
     }
 }
 
+/// The root password recovery ("Forgot password?"): whoever controls the root e-mail address
+/// asks for and completes it before any credential is checked, so it is no use of root
+/// credentials; the root-only task catalog reports it.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reset-root-password.html>
+const RECOVERY_EVENTS: &[&str] = &["PasswordRecoveryRequested", "PasswordRecoveryCompleted"];
+
+fn is_recovery(record: &Record) -> bool {
+    record.event_source() == CONSOLE_INVOKER && RECOVERY_EVENTS.contains(&record.event_name())
+}
+
+/// An STS call that issues temporary credentials. With root credentials, `GetSessionToken`'s
+/// "temporary security credentials have root user permissions".
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_getsessiontoken.html>
+fn issues_credentials(record: &Record) -> bool {
+    record.event_source() == "sts.amazonaws.com"
+        && crate::core::assume::SESSION_APIS.contains(&record.event_name())
+}
+
 /// `service:EventName`, sanitised.
 pub fn action(record: &Record) -> String {
     let service = record.event_source().trim_end_matches(".amazonaws.com");
@@ -546,6 +574,34 @@ mod tests {
             (RootCredentialUse, High),
             (RootOnlyTask, Critical, RootAccessKey)
         ]
+    );
+    yields!(
+        root_session_token_is_not_a_read,
+        &format!(
+            r#"{{{ROOT},"eventSource":"sts.amazonaws.com","eventName":"GetSessionToken","readOnly":true}}"#
+        ),
+        [(RootCredentialUse, High)]
+    );
+    yields!(
+        root_session_token_denied_is_medium,
+        &format!(
+            r#"{{{ROOT},"eventSource":"sts.amazonaws.com","eventName":"GetSessionToken","readOnly":true,"errorCode":"AccessDenied"}}"#
+        ),
+        [(RootCredentialUse, Medium)]
+    );
+    yields!(
+        recovery_is_a_task_not_credential_use,
+        &format!(
+            r#"{{{ROOT},"eventSource":"signin.amazonaws.com","eventName":"PasswordRecoveryRequested","eventType":"AwsConsoleSignIn"}}"#
+        ),
+        [(RootOnlyTask, High, RootPasswordRecovery)]
+    );
+    yields!(
+        recovery_as_service_event_is_still_a_task,
+        &format!(
+            r#"{{{ROOT},"eventSource":"signin.amazonaws.com","eventName":"PasswordRecoveryRequested","eventType":"AwsServiceEvent"}}"#
+        ),
+        [(RootOnlyTask, High, RootPasswordRecovery)]
     );
     yields!(
         root_service_invoked_not_use,
