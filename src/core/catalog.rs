@@ -2,18 +2,24 @@
 //!
 //! Each row says which CloudTrail event (source + name), under which condition, performs a task
 //! only the root user can do, with the AWS page that says so. `evaluate` walks this table for
-//! every record made with root credentials (own or AssumeRoot session).
-//! Source of the task list: <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks>
+//! every record made with root credentials (own or AssumeRoot session). The rows for the tasks
+//! an AssumeRoot session can do take their event names from the task policy table
+//! (`task_policy.rs`).
+//! Source of the task list: <https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html>
 
 use crate::core::model::{Severity, Task};
 use crate::core::record::{raw_as, Record};
+use crate::core::task_policy::{
+    self, BUCKET_POLICY_CHANGES, QUEUE_POLICY_CHANGES, ROOT_CERT_DELETE, ROOT_KEY_DELETE,
+    ROOT_MFA_REMOVE, ROOT_PASSWORD_CREATE, ROOT_PASSWORD_DELETE,
+};
 use serde::Deserialize;
 use std::borrow::Cow;
 
 /// Tasks that require root user credentials.
-/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks>
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html>
 pub const ROOT_TASKS_DOC: &str =
-    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks";
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html";
 /// Console sign-in events (ConsoleLogin, PasswordUpdated, PasswordRecovery*) in CloudTrail.
 /// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html>
 pub const SIGNIN_EVENTS_DOC: &str = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html";
@@ -29,22 +35,40 @@ pub const ROOT_ACCESS_KEY_DOC: &str =
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/enable-virt-mfa-for-root.html>
 pub const ROOT_MFA_DOC: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/enable-virt-mfa-for-root.html";
-/// X.509 signing certificates of the root user.
-/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#root-user-tasks>
-pub const SIGNING_CERT_DOC: &str = ROOT_TASKS_DOC;
+/// X.509 signing certificates: without `UserName` the call acts on the caller's own, and "you can
+/// use this operation to manage AWS account root user credentials".
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_UploadSigningCertificate.html>
+pub const SIGNING_CERT_DOC: &str =
+    "https://docs.aws.amazon.com/IAM/latest/APIReference/API_UploadSigningCertificate.html";
 /// MFA delete on S3 buckets can be enabled only by the root user.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiFactorAuthenticationDelete.html>
 pub const MFA_DELETE_DOC: &str =
     "https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiFactorAuthenticationDelete.html";
 /// Billing console events: `SetAccountPreferences` (account name, email, password),
-/// `CloseAccount`, `SetIAMAccessPreference` ("only for customers with root access").
+/// `CloseAccount`, `SetIAMAccessPreference` ("only for customers with root access"), and the
+/// tax console's invoices.
 /// <https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/logging-using-cloudtrail.html>
 pub const BILLING_EVENTS_DOC: &str =
     "https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/logging-using-cloudtrail.html";
-/// Closing a standalone account requires the root user.
-/// <https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/close-account.html>
+/// Closing an account from its Account page requires signing in as the root user (a member
+/// account can also be closed from the management account with `organizations:CloseAccount`).
+/// <https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-closing.html>
 pub const CLOSE_ACCOUNT_DOC: &str =
-    "https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/close-account.html";
+    "https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-closing.html";
+/// The root user e-mail address: a standalone or management account changes it signed in as the
+/// root user; a member account's is changed from the management (or delegated administrator)
+/// account with `StartPrimaryEmailUpdate` and `AcceptPrimaryEmailUpdate`, no root needed.
+/// <https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-update-root-user-email.html>
+pub const ROOT_EMAIL_DOC: &str =
+    "https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-update-root-user-email.html";
+/// The account name: "IAM principals must have the `account:PutAccountName` IAM permission".
+/// <https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html>
+pub const ACCOUNT_NAME_DOC: &str =
+    "https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html";
+/// CloudTrail records every Account Management API call (`account.amazonaws.com`).
+/// <https://docs.aws.amazon.com/accounts/latest/reference/monitoring-cloudtrail.html>
+pub const ACCOUNT_EVENTS_DOC: &str =
+    "https://docs.aws.amazon.com/accounts/latest/reference/monitoring-cloudtrail.html";
 /// Root password reset ("Forgot password") flow.
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reset-root-password.html>
 pub const ROOT_PASSWORD_RESET_DOC: &str =
@@ -76,7 +100,8 @@ pub struct TaskEntry {
     pub condition: Condition,
     pub severity: Severity,
     /// The event itself can only come from root: the row applies also when the record carries
-    /// no `userIdentity.type` (billing console events are documented with a sparse identity).
+    /// no `userIdentity.type` (billing console events are documented with a sparse identity) or
+    /// is a service event (a password recovery, which no credential makes).
     pub inherent: bool,
     /// What happened, in plain words, completing "Root user ...".
     pub what: &'static str,
@@ -84,14 +109,21 @@ pub struct TaskEntry {
 }
 
 macro_rules! row {
-    ($task:ident, $src:literal, [$($n:literal),+], $cond:ident, $sev:ident, $what:literal, $doc:expr) => {
-        row!($task, $src, [$($n),+], $cond, $sev, false, $what, $doc)
+    ($task:ident, $src:literal, [$($n:literal),+], $($rest:tt)*) => {
+        row!(@ $task, $src, &[$($n),+], $($rest)*)
     };
-    ($task:ident, $src:literal, [$($n:literal),+], $cond:ident, $sev:ident, $inherent:literal, $what:literal, $doc:expr) => {
+    // Event names from the task policy table: the changes an AssumeRoot task policy permits.
+    ($task:ident, $src:literal, granted $names:path, $($rest:tt)*) => {
+        row!(@ $task, $src, $names, $($rest)*)
+    };
+    (@ $task:ident, $src:literal, $names:expr, $cond:ident, $sev:ident, $what:literal, $doc:expr) => {
+        row!(@ $task, $src, $names, $cond, $sev, false, $what, $doc)
+    };
+    (@ $task:ident, $src:literal, $names:expr, $cond:ident, $sev:ident, $inherent:literal, $what:literal, $doc:expr) => {
         TaskEntry {
             task: Task::$task,
             event_source: $src,
-            event_names: &[$($n),+],
+            event_names: $names,
             condition: Condition::$cond,
             severity: Severity::$sev,
             inherent: $inherent,
@@ -145,16 +177,25 @@ pub const TASK_CATALOG: &[TaskEntry] = &[
     row!(
         RootAccessKey,
         "iam.amazonaws.com",
-        ["UpdateAccessKey", "DeleteAccessKey"],
+        ["UpdateAccessKey"],
         OwnCredentials,
         High,
-        "changed or deleted a root access key",
+        "activated or deactivated a root access key",
+        ROOT_ACCESS_KEY_DOC
+    ),
+    row!(
+        RootAccessKey,
+        "iam.amazonaws.com",
+        granted ROOT_KEY_DELETE,
+        OwnCredentials,
+        High,
+        "deleted a root access key",
         ROOT_ACCESS_KEY_DOC
     ),
     row!(
         RootMfaChange,
         "iam.amazonaws.com",
-        ["DeactivateMFADevice", "DeleteVirtualMFADevice"],
+        granted ROOT_MFA_REMOVE,
         OwnCredentials,
         Critical,
         "removed the root user's MFA device",
@@ -172,20 +213,25 @@ pub const TASK_CATALOG: &[TaskEntry] = &[
     row!(
         RootSigningCertificate,
         "iam.amazonaws.com",
-        [
-            "UploadSigningCertificate",
-            "UpdateSigningCertificate",
-            "DeleteSigningCertificate"
-        ],
+        ["UploadSigningCertificate", "UpdateSigningCertificate"],
         OwnCredentials,
         High,
-        "changed the root user's X.509 signing certificates",
+        "uploaded or changed a root X.509 signing certificate",
+        SIGNING_CERT_DOC
+    ),
+    row!(
+        RootSigningCertificate,
+        "iam.amazonaws.com",
+        granted ROOT_CERT_DELETE,
+        OwnCredentials,
+        High,
+        "deleted a root X.509 signing certificate",
         SIGNING_CERT_DOC
     ),
     row!(
         RootLoginProfile,
         "iam.amazonaws.com",
-        ["CreateLoginProfile"],
+        granted ROOT_PASSWORD_CREATE,
         OwnCredentials,
         Critical,
         "created a root password (login profile)",
@@ -194,10 +240,19 @@ pub const TASK_CATALOG: &[TaskEntry] = &[
     row!(
         RootLoginProfile,
         "iam.amazonaws.com",
-        ["UpdateLoginProfile", "DeleteLoginProfile"],
+        ["UpdateLoginProfile"],
         OwnCredentials,
         High,
-        "changed or deleted the root password (login profile)",
+        "changed the root password (login profile)",
+        PRIVILEGED_TASK_DOC
+    ),
+    row!(
+        RootLoginProfile,
+        "iam.amazonaws.com",
+        granted ROOT_PASSWORD_DELETE,
+        OwnCredentials,
+        High,
+        "deleted the root password (login profile)",
         PRIVILEGED_TASK_DOC
     ),
     row!(
@@ -206,8 +261,8 @@ pub const TASK_CATALOG: &[TaskEntry] = &[
         ["SetAccountPreferences"],
         Always,
         High,
-        "changed account settings (name, e-mail or password)",
-        BILLING_EVENTS_DOC
+        "changed account settings (root e-mail address, root password or account name)",
+        ROOT_EMAIL_DOC
     ),
     row!(
         CloseAccount,
@@ -251,16 +306,16 @@ pub const TASK_CATALOG: &[TaskEntry] = &[
     row!(
         S3BucketPolicyUnlock,
         "s3.amazonaws.com",
-        ["DeleteBucketPolicy"],
+        granted BUCKET_POLICY_CHANGES,
         Always,
         High,
-        "deleted an S3 bucket policy (unlock a bucket that denies everyone)",
-        PRIVILEGED_TASK_DOC
+        "edited or deleted an S3 bucket policy (unlock a bucket whose policy denies everyone)",
+        ROOT_TASKS_DOC
     ),
     row!(
         SqsQueuePolicyUnlock,
         "sqs.amazonaws.com",
-        ["SetQueueAttributes"],
+        granted QUEUE_POLICY_CHANGES,
         SetsQueuePolicy,
         High,
         "replaced an SQS queue policy (unlock a queue that denies everyone)",
@@ -289,7 +344,8 @@ pub const TASK_CATALOG: &[TaskEntry] = &[
     ),
 ];
 
-/// A root-only task (from AWS's list) that leaves no CloudTrail event to detect.
+/// A root-only task (from AWS's list) that leaves no CloudTrail event to detect, or a task that
+/// is no longer root-only.
 #[derive(Debug)]
 pub struct Unrecorded {
     pub name: &'static str,
@@ -297,8 +353,9 @@ pub struct Unrecorded {
     pub doc: &'static str,
 }
 
-/// Root-only tasks with no documented CloudTrail event: no rule can see them. (All task ids of
-/// `design.md` have an event; these are the rest of AWS's list.)
+/// Root-only tasks of AWS's current list with no CloudTrail event of their own: no rule can see
+/// them. (The other tasks of the list are rows of [`TASK_CATALOG`].)
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html>
 pub const UNRECORDED_TASKS: &[Unrecorded] = &[
     Unrecorded {
         name: "Register as a seller in the Reserved Instance Marketplace",
@@ -306,22 +363,44 @@ pub const UNRECORDED_TASKS: &[Unrecorded] = &[
         doc: ROOT_TASKS_DOC,
     },
     Unrecorded {
-        name: "Sign up for AWS GovCloud (US)",
-        why: "sign-up happens outside the account's API surface; no CloudTrail event is documented",
+        name: "Request AWS GovCloud (US) account root user access keys from AWS Support",
+        why: "a request to AWS Support; no API call in the account records it",
         doc: ROOT_TASKS_DOC,
+    },
+    Unrecorded {
+        name: "Recover an unmanageable AWS KMS key by contacting AWS Support as the root user",
+        why: "done through AWS Support; no API call of the root user records it",
+        doc: ROOT_TASKS_DOC,
+    },
+];
+
+/// Account changes that AWS's list still files under root-only "account settings" but the
+/// Account Management API lets IAM principals make (recorded as `account.amazonaws.com` events,
+/// not made with root credentials): not root-only tasks.
+/// <https://docs.aws.amazon.com/accounts/latest/reference/monitoring-cloudtrail.html>
+pub const NOT_ROOT_ONLY: &[Unrecorded] = &[
+    Unrecorded {
+        name: "Change the account name (`account:PutAccountName`)",
+        why: "any IAM principal with `account:PutAccountName` (a member account's also from the management account); a root caller is `root-credential-use`",
+        doc: ACCOUNT_NAME_DOC,
+    },
+    Unrecorded {
+        name: "Change a member account's root e-mail address (`account:StartPrimaryEmailUpdate`, `account:AcceptPrimaryEmailUpdate`)",
+        why: "made from the management or delegated administrator account; a standalone or management account's root e-mail still needs the root user (`SetAccountPreferences` above)",
+        doc: ROOT_EMAIL_DOC,
     },
 ];
 
 /// The catalog rows that match a record. `root` says the record was made with root
 /// credentials (own or AssumeRoot session); without it only `inherent` rows can match, and only
-/// on a record without `userIdentity.type`.
+/// on a record without `userIdentity.type` or on a service event (made by no one's credentials).
 pub fn matching<'r>(
     record: &'r Record<'_>,
     root: bool,
 ) -> impl Iterator<Item = &'static TaskEntry> + 'r {
     let source = record.event_source();
     let name = record.event_name();
-    let untyped = record.identity_type().is_none();
+    let untyped = record.identity_type().is_none() || record.is_service_event();
     TASK_CATALOG.iter().filter(move |e| {
         (root || (e.inherent && untyped))
             && e.event_source == source
@@ -378,7 +457,7 @@ fn holds(c: Condition, r: &Record) -> bool {
 /// The catalog as a Markdown table (what `rootwatch catalog` prints and docs/rules.md shows).
 pub fn markdown() -> String {
     let mut s = String::from(
-        "| task | event source | event names | condition | severity | AWS doc |\n|---|---|---|---|---|---|\n",
+        "| task | event source | event names | condition | severity | AssumeRoot task policy | AWS doc |\n|---|---|---|---|---|---|---|\n",
     );
     for e in TASK_CATALOG {
         let cond = match e.condition {
@@ -388,8 +467,11 @@ pub fn markdown() -> String {
             Condition::SetsMfaDelete => "root, `VersioningConfiguration.MfaDelete` set",
             Condition::SetsQueuePolicy => "root, `attributes.Policy` set",
         };
+        let policy = task_policy::owning(e.event_names)
+            .map(|p| format!("`{}`", p.name))
+            .unwrap_or_default();
         s += &format!(
-            "| `{}` | `{}` | {} | {} | {} | [link]({}) |\n",
+            "| `{}` | `{}` | {} | {} | {} | {policy} | [link]({}) |\n",
             e.task,
             e.event_source,
             e.event_names
@@ -406,6 +488,14 @@ pub fn markdown() -> String {
     for u in UNRECORDED_TASKS {
         s += &format!("- {}: {} ([AWS]({}))\n", u.name, u.why, u.doc);
     }
+    s += "\nNo longer root-only (the Account Management API; events in [AWS](";
+    s += ACCOUNT_EVENTS_DOC;
+    s += ")):\n\n";
+    for u in NOT_ROOT_ONLY {
+        s += &format!("- {}: {} ([AWS]({}))\n", u.name, u.why, u.doc);
+    }
+    s += "\nAssumeRoot task policies and the actions each permits (the rows above marked with a task policy take their event names from this table):\n\n";
+    s += &task_policy::markdown();
     s
 }
 
@@ -473,6 +563,16 @@ mod tests {
         [S3BucketPolicyUnlock]
     );
     yields!(
+        bucket_policy_put,
+        r#"{"eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","requestParameters":{"bucketName":"b","bucketPolicy":{"Version":"2012-10-17","Statement":[]}}}"#,
+        [S3BucketPolicyUnlock]
+    );
+    yields!(
+        bucket_policy_read,
+        r#"{"eventSource":"s3.amazonaws.com","eventName":"GetBucketPolicy"}"#,
+        []
+    );
+    yields!(
         wrong_source,
         r#"{"eventSource":"ec2.amazonaws.com","eventName":"DeleteBucketPolicy"}"#,
         []
@@ -501,6 +601,56 @@ mod tests {
         assert_eq!(matching(&user, false).count(), 0);
         let plain = Record::from_json(r#"{"userIdentity":{"accountId":"1"},"eventSource":"s3.amazonaws.com","eventName":"DeleteBucketPolicy"}"#).unwrap();
         assert_eq!(matching(&plain, false).count(), 0);
+    }
+
+    /// The rows for what an AssumeRoot session can change are the task policy table's groups:
+    /// each group is the event list of exactly one row, and no other row names one of its events.
+    #[test]
+    fn assume_root_rows_come_from_the_task_policy_table() {
+        for p in task_policy::TASK_POLICIES {
+            for group in p.changes {
+                let rows: Vec<_> = TASK_CATALOG
+                    .iter()
+                    .filter(|e| e.event_source == p.event_source && e.event_names == *group)
+                    .collect();
+                assert_eq!(rows.len(), 1, "{} {group:?}: {rows:?}", p.name);
+                assert_eq!(
+                    task_policy::owning(rows[0].event_names).unwrap().name,
+                    p.name
+                );
+            }
+        }
+        for e in TASK_CATALOG {
+            let granted = task_policy::TASK_POLICIES.iter().any(|p| {
+                e.event_names
+                    .iter()
+                    .any(|n| p.permits_change(e.event_source, n))
+            });
+            assert_eq!(
+                granted,
+                task_policy::owning(e.event_names).is_some(),
+                "{e:?} mixes events of a task policy with others"
+            );
+        }
+    }
+
+    #[test]
+    fn unrecorded_and_not_root_only_lists_are_current() {
+        let names: Vec<&str> = UNRECORDED_TASKS.iter().map(|u| u.name).collect();
+        assert!(!names.iter().any(|n| n.contains("Sign up for AWS GovCloud")));
+        assert!(names
+            .iter()
+            .any(|n| n.contains("GovCloud (US) account root user access keys")));
+        for u in UNRECORDED_TASKS.iter().chain(NOT_ROOT_ONLY) {
+            assert!(u.doc.starts_with("https://docs.aws.amazon.com/"), "{u:?}");
+        }
+        // The account name is an Account Management API call now, not a root-only task.
+        assert!(!TASK_CATALOG
+            .iter()
+            .any(|e| e.event_names.contains(&"PutAccountName")));
+        assert!(NOT_ROOT_ONLY
+            .iter()
+            .any(|u| u.name.contains("PutAccountName")));
     }
 
     #[test]

@@ -17,4 +17,5 @@ pub mod rules;
 pub mod sanitize;
 pub mod session;
 pub mod tamper;
+pub mod task_policy;
 pub mod time;

@@ -6,6 +6,7 @@ use crate::core::classify::arn_account;
 use crate::core::model::{Finding, Origin, Principal, PrincipalClass, Rule, Severity};
 use crate::core::record::{raw_field, Record};
 use crate::core::sanitize::{clean, MAX_FIELD, MAX_TEXT};
+use crate::core::task_policy;
 
 /// Console actions are recorded with `invokedBy: signin.amazonaws.com`: the human in the
 /// console, not a service acting on its own.
@@ -167,6 +168,8 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
     let own_root = principal.class == PrincipalClass::Root;
     let session_root = principal.class == PrincipalClass::RootSession;
     if record.is_service_event() {
+        // No one's credentials made it; an event only root can cause still names its task.
+        task_findings(record, false, &mut out);
         return out;
     }
     if !(own_root || session_root) {
@@ -184,21 +187,29 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
     if own_root {
         let invoker = record.invoked_by();
         let service_made = invoker.is_some_and(|i| i != CONSOLE_INVOKER);
-        if !service_made {
+        if !service_made && !is_recovery(record) {
             let via = if invoker == Some(CONSOLE_INVOKER) {
                 " in the console"
             } else {
                 ""
             };
-            let severity = if record.is_read_only() || record.failed() {
+            // CloudTrail marks STS token calls read-only, but one made with root credentials
+            // returns credentials with root permissions: not a read.
+            let issues = issues_credentials(record);
+            let severity = if record.failed() || (record.is_read_only() && !issues) {
                 Severity::Medium
             } else {
                 Severity::High
             };
+            let minted = if issues && !record.failed() {
+                " (temporary credentials with root permissions)"
+            } else {
+                ""
+            };
             out.push(Finding {
                 rule: Rule::RootCredentialUse,
                 severity,
-                title: format!("Root user credentials used{via}: {action}{failed}"),
+                title: format!("Root user credentials used{via}: {action}{minted}{failed}"),
                 task: None,
                 doc: ROOT_USE_DOC,
             });
@@ -210,13 +221,19 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
             .unwrap_or("an unknown account");
         let title = match ctx.origin {
             Some(o) => {
-                let task = o
-                    .last()
-                    .and_then(|h| h.task_policy.as_deref())
+                let policy = o.last().and_then(|h| h.task_policy.as_deref());
+                let task = policy
                     .map(|t| format!(" (task {})", t.rsplit('/').next().unwrap_or(t)))
                     .unwrap_or_default();
+                // The task policy table says what the session may do; a request outside it is
+                // named (AWS denies it, so it failed, or the key is not this session's).
+                let outside = policy
+                    .and_then(task_policy::by_arn)
+                    .filter(|p| !p.permits(record))
+                    .map(|p| format!(", outside task policy {}", p.name))
+                    .unwrap_or_default();
                 format!(
-                    "Root session in {account} opened by {} via AssumeRoot{task}: {action}{failed}",
+                    "Root session in {account} opened by {} via AssumeRoot{task}: {action}{outside}{failed}",
                     o.who()
                 )
             }
@@ -433,6 +450,24 @@ fn assume_root_caller(record: &Record, principal: &Principal) -> Finding {
     }
 }
 
+/// The root password recovery ("Forgot password?"): whoever controls the root e-mail address
+/// asks for and completes it before any credential is checked, so it is no use of root
+/// credentials; the root-only task catalog reports it.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reset-root-password.html>
+const RECOVERY_EVENTS: &[&str] = &["PasswordRecoveryRequested", "PasswordRecoveryCompleted"];
+
+fn is_recovery(record: &Record) -> bool {
+    record.event_source() == CONSOLE_INVOKER && RECOVERY_EVENTS.contains(&record.event_name())
+}
+
+/// An STS call that issues temporary credentials. With root credentials, `GetSessionToken`'s
+/// "temporary security credentials have root user permissions".
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_getsessiontoken.html>
+fn issues_credentials(record: &Record) -> bool {
+    record.event_source() == "sts.amazonaws.com"
+        && crate::core::assume::SESSION_APIS.contains(&record.event_name())
+}
+
 /// `service:EventName`, sanitised.
 pub fn action(record: &Record) -> String {
     let service = record.event_source().trim_end_matches(".amazonaws.com");
@@ -539,6 +574,34 @@ mod tests {
             (RootCredentialUse, High),
             (RootOnlyTask, Critical, RootAccessKey)
         ]
+    );
+    yields!(
+        root_session_token_is_not_a_read,
+        &format!(
+            r#"{{{ROOT},"eventSource":"sts.amazonaws.com","eventName":"GetSessionToken","readOnly":true}}"#
+        ),
+        [(RootCredentialUse, High)]
+    );
+    yields!(
+        root_session_token_denied_is_medium,
+        &format!(
+            r#"{{{ROOT},"eventSource":"sts.amazonaws.com","eventName":"GetSessionToken","readOnly":true,"errorCode":"AccessDenied"}}"#
+        ),
+        [(RootCredentialUse, Medium)]
+    );
+    yields!(
+        recovery_is_a_task_not_credential_use,
+        &format!(
+            r#"{{{ROOT},"eventSource":"signin.amazonaws.com","eventName":"PasswordRecoveryRequested","eventType":"AwsConsoleSignIn"}}"#
+        ),
+        [(RootOnlyTask, High, RootPasswordRecovery)]
+    );
+    yields!(
+        recovery_as_service_event_is_still_a_task,
+        &format!(
+            r#"{{{ROOT},"eventSource":"signin.amazonaws.com","eventName":"PasswordRecoveryRequested","eventType":"AwsServiceEvent"}}"#
+        ),
+        [(RootOnlyTask, High, RootPasswordRecovery)]
     );
     yields!(
         root_service_invoked_not_use,
@@ -720,6 +783,87 @@ mod tests {
             ),
             [(Rule::DetectorTamper, Severity::Critical)]
         );
+    }
+
+    /// The root-only task rule follows the task policy table: in an AssumeRoot session, every
+    /// change a task policy permits is a root-only task, and none of the reads is.
+    #[test]
+    fn every_task_policy_change_is_a_root_only_task_in_a_session() {
+        for p in task_policy::TASK_POLICIES {
+            let params = |name: &str| match name {
+                "SetQueueAttributes" => r#"{"attributes":{"Policy":""}}"#,
+                _ => "{}",
+            };
+            let event = |name: &str| {
+                format!(
+                    r#"{{"userIdentity":{{"type":"Root","accountId":"444455556666","sessionContext":{{"assumedRoot":"true"}}}},"eventSource":"{}","eventName":"{name}","requestParameters":{}}}"#,
+                    p.event_source,
+                    params(name)
+                )
+            };
+            for name in p.changes.iter().flat_map(|g| g.iter()) {
+                let tasks: Vec<_> = fired(&event(name))
+                    .into_iter()
+                    .filter(|f| f.0 == Rule::RootOnlyTask)
+                    .collect();
+                assert_eq!(tasks.len(), 1, "{} {name}: {tasks:?}", p.name);
+            }
+            for name in p.reads {
+                let name = if *name == "ListAllMyBuckets" {
+                    "ListBuckets"
+                } else {
+                    name
+                };
+                assert!(
+                    !fired(&event(name))
+                        .iter()
+                        .any(|f| f.0 == Rule::RootOnlyTask),
+                    "{} {name}",
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_session_request_outside_its_task_policy_is_named() {
+        let origin = |policy: &str| Origin {
+            arn: Some("arn:aws:sts::111122223333:assumed-role/Admin/bob".into()),
+            name: None,
+            kind: Some("AssumedRole".into()),
+            class: PrincipalClass::RoleSession,
+            account_id: Some("111122223333".into()),
+            chain: vec![crate::core::model::Hop {
+                api: "AssumeRoot".into(),
+                role_arn: None,
+                session_name: None,
+                account: Some("222233334444".into()),
+                source_identity: None,
+                task_policy: Some(format!("arn:aws:iam::aws:policy/root-task/{policy}")),
+                access_key_id: "ASIAK".into(),
+                issued: "2026-11-21T14:00:00Z".into(),
+                expires: "2026-11-21T14:15:00Z".into(),
+                event_id: None,
+            }],
+        };
+        let title = |policy: &str, name: &str| {
+            let json = format!(
+                r#"{{"userIdentity":{{"type":"Root","accountId":"222233334444","sessionContext":{{"assumedRoot":"true"}}}},"eventSource":"s3.amazonaws.com","eventName":"{name}"}}"#
+            );
+            let r = Record::from_json(&json).unwrap();
+            let o = origin(policy);
+            let ctx = Context {
+                origin: Some(&o),
+                config: &RuleConfig::NONE,
+            };
+            evaluate(&r, &classify(&r), &ctx).remove(0).title
+        };
+        assert!(!title("S3UnlockBucketPolicy", "PutBucketPolicy").contains("outside"));
+        assert!(!title("S3UnlockBucketPolicy", "ListBuckets").contains("outside"));
+        assert!(title("S3UnlockBucketPolicy", "PutBucketAcl")
+            .ends_with("s3:PutBucketAcl, outside task policy S3UnlockBucketPolicy"));
+        assert!(title("IAMAuditRootUserCredentials", "PutBucketPolicy")
+            .contains("outside task policy IAMAuditRootUserCredentials"));
     }
 
     #[test]
