@@ -195,7 +195,7 @@ pub fn brute_force_finding(
         severity: Severity::High,
         title: clean(
             &format!(
-                "{} failed root console sign-ins on {account} within {} minutes, from {}",
+                "{} failed root console sign-ins on {account} within {} minutes (addresses: {})",
                 window.len(),
                 cfg.brute_force_window / 60,
                 list(ips.iter().copied())
@@ -423,7 +423,7 @@ mod tests {
         assert_eq!(f.severity, Severity::High);
         assert!(
             f.title.starts_with(
-                "5 failed root console sign-ins on 111122223333 within 15 minutes, from 192.0.2.1"
+                "5 failed root console sign-ins on 111122223333 within 15 minutes (addresses: 192.0.2.1)"
             ),
             "{}",
             f.title
