@@ -2,14 +2,13 @@
 //! as `<file>.expected`. A folder under `events/sessions/` is one case (a sequence of log files
 //! replayed together): `<folder>.expected` holds its jsonl output and `<folder>.sessions.expected`
 //! its `rootwatch sessions` tree. `UPDATE_EXPECT=1 cargo test --test golden` rewrites them.
-//! Every sample is replayed with the detector resources of [`DETECTOR_RESOURCES`].
+//! Every sample is replayed with the detector resources of [`support::SAMPLE_DETECTOR_RESOURCES`].
+
+mod support;
 
 use rootwatch::cli::render::jsonl_line;
 use rootwatch::cli::tree::Forest;
-use rootwatch::core::model::Severity;
-use rootwatch::core::pipeline::Pipeline;
-use rootwatch::core::rules::RuleConfig;
-use rootwatch::replay::{self, InputError, Options, Output};
+use rootwatch::replay::{self, InputError, Output};
 use std::path::{Path, PathBuf};
 
 #[derive(Default)]
@@ -68,21 +67,9 @@ fn check(expected_path: &Path, got: &str, failures: &mut Vec<String>) {
     }
 }
 
-/// The detector's own resources for `events/detector-tamper/` (what the templates would set).
-const DETECTOR_RESOURCES: &str =
-    "rootwatch-*,arn:aws:kms:us-east-1:111122223333:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d";
-
 fn run(path: &Path) -> Collect {
     let mut out = Collect::default();
-    let opts = Options {
-        pipeline: Pipeline::new(
-            RuleConfig::default()
-                .with_detector_resources(&[DETECTOR_RESOURCES.to_owned()])
-                .unwrap(),
-            Severity::Info,
-        ),
-        ..Options::default()
-    };
+    let opts = support::sample_options();
     let stats = replay::replay(&[path.to_owned()], &opts, &mut out).unwrap();
     assert!(stats.records > 0, "{} gave no record", path.display());
     out

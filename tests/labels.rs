@@ -8,19 +8,15 @@
 //! The goldens (`*.expected`) pin the wording; these labels are the evidence that the wording
 //! says the right thing.
 
+mod support;
+
 use rootwatch::core::model::{PrincipalClass, RecordReport, Rule, Severity, Task};
-use rootwatch::core::pipeline::Pipeline;
-use rootwatch::core::rules::RuleConfig;
-use rootwatch::replay::{self, InputError, Options, Output};
+use rootwatch::replay::{self, InputError, Output};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const LABELS: &str = "events/labels.toml";
-
-/// The detector's own resources, as `tests/golden.rs` replays the samples with them.
-const DETECTOR_RESOURCES: &str =
-    "rootwatch-*,arn:aws:kms:us-east-1:111122223333:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,15 +155,7 @@ fn units(dir: &Path, out: &mut Vec<PathBuf>) {
 fn replayed() -> (Vec<RecordReport>, Vec<String>) {
     let mut inputs = Vec::new();
     units(Path::new("events"), &mut inputs);
-    let opts = Options {
-        pipeline: Pipeline::new(
-            RuleConfig::default()
-                .with_detector_resources(&[DETECTOR_RESOURCES.to_owned()])
-                .unwrap(),
-            Severity::Info,
-        ),
-        ..Options::default()
-    };
+    let opts = support::sample_options();
     let mut all = Collect::default();
     for input in inputs {
         let mut out = Collect::default();

@@ -144,6 +144,15 @@ fn window_of(item: Option<&Item>) -> Window {
     }
 }
 
+/// Whether a call failed its condition (`ConditionalCheckFailedException`): an answer, not an
+/// error.
+fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
+}
+
 fn failed<E>(op: &'static str, e: E) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -233,12 +242,7 @@ impl SessionStore for DynamoStore {
         match result {
             Ok(_) => Ok(()),
             // A later issue of the same key is already stored: keep it.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if conditional_failed(&e) => Ok(()),
             Err(e) => Err(failed("PutItem", e)),
         }
     }
@@ -326,13 +330,7 @@ impl SessionStore for DynamoStore {
                         .await;
                     return Ok(window_of(out.attributes()));
                 }
-                Err(e)
-                    if !e
-                        .as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-                {
-                    return Err(failed("UpdateItem (pattern)", e))
-                }
+                Err(e) if !conditional_failed(&e) => return Err(failed("UpdateItem (pattern)", e)),
                 Err(_) => {}
             }
             let mut item = Item::new();
@@ -353,9 +351,7 @@ impl SessionStore for DynamoStore {
             match created {
                 Ok(_) => return Ok(window_of(Some(&item))),
                 // Another instance created it meanwhile: add to it.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) if conditional_failed(&e) => {}
                 Err(e) => return Err(failed("PutItem (pattern)", e)),
             }
         }
@@ -383,12 +379,7 @@ impl SessionStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if conditional_failed(&e) => Ok(false),
             Err(e) => Err(failed("UpdateItem (fire)", e)),
         }
     }
@@ -412,10 +403,7 @@ impl SessionStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if conditional_failed(&e) => {
                 self.client
                     .update_item()
                     .table_name(&self.table)
@@ -430,9 +418,7 @@ impl SessionStore for DynamoStore {
                     .await
                     .map(|_| ())
                     .or_else(|e| {
-                        if e.as_service_error()
-                            .is_some_and(|se| se.is_conditional_check_failed_exception())
-                        {
+                        if conditional_failed(&e) {
                             Ok(())
                         } else {
                             Err(failed("UpdateItem (caller)", e))
@@ -466,10 +452,7 @@ impl SessionStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Claim::Granted),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if conditional_failed(&e) => {
                 // Sent, or pending within its lease: which one decides between acknowledging
                 // and retrying, so it is read back (consistently).
                 let out = self

@@ -867,3 +867,21 @@ pub fn kill_and_peak_rss(child: &mut Child) -> u64 {
         .expect("VmHWM in /proc/PID/status");
     kb * 1024
 }
+
+/// The detector's own resources for `events/detector-tamper/` (what the templates would set).
+pub const SAMPLE_DETECTOR_RESOURCES: &str =
+    "rootwatch-*,arn:aws:kms:us-east-1:111122223333:key/0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d";
+
+/// How the samples of `events/` are replayed (goldens and labels): the detector's resources
+/// set, every finding kept.
+pub fn sample_options() -> rootwatch::replay::Options {
+    rootwatch::replay::Options {
+        pipeline: rootwatch::core::pipeline::Pipeline::new(
+            rootwatch::core::rules::RuleConfig::default()
+                .with_detector_resources(&[SAMPLE_DETECTOR_RESOURCES.to_owned()])
+                .unwrap(),
+            rootwatch::core::model::Severity::Info,
+        ),
+        ..Default::default()
+    }
+}
