@@ -25,7 +25,8 @@ Expected, for a CloudTrail event: it reaches the function iff
   - its userIdentity.type is "Root" (any CloudTrail detail-type: the function decides what is an
     alert; the rule keeps volume down), or
   - it is one of the six STS session APIs (AssumeRole, AssumeRoleWithSAML,
-    AssumeRoleWithWebIdentity, AssumeRoot, GetFederationToken, GetSessionToken), or
+    AssumeRoleWithWebIdentity, AssumeRoot, GetFederationToken, GetSessionToken) by any identity
+    but Root (a root GetSessionToken takes the first rule: one delivery), or
   - it is a root-only task that only root can cause, whatever identity is recorded (README catalog
     rows "any record (only root can cause it)": signin PasswordRecoveryRequested /
     PasswordRecoveryCompleted, billingconsole CloseAccount / SetIAMAccessPreference). Such
@@ -484,7 +485,9 @@ def synthetic_cases() -> list[tuple[str, dict]]:
 
 def all_cases() -> list[tuple[str, dict]]:
     cases = []
-    for path in sorted(p for p in EVENTS.rglob("*") if p.is_file() and not p.name.endswith(".expected")):
+    # The samples, not their goldens (`*.expected`) nor their labels (`labels.toml`).
+    samples = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
+    for path in sorted(p for p in EVENTS.rglob("*") if p.is_file() and p.name.endswith(samples)):
         rel = path.relative_to(EVENTS).as_posix()
         for i, item in enumerate(read_items(path)):
             cases.append((f"{rel}#{i}", envelope(item)))
