@@ -62,6 +62,10 @@ pub(crate) enum Command {
         /// With s3:// paths: read only objects whose date path is this day or earlier.
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
         until: Option<Day>,
+        /// A suppression file (TOML, docs/suppressions.md): the findings it covers stay in
+        /// jsonl/json marked "suppressed", leave the table and are not published.
+        #[arg(long, value_name = "FILE")]
+        suppressions: Option<PathBuf>,
         /// Files or folders to read; `-` for standard input; `s3://bucket/prefix/` for the
         /// objects under an S3 prefix (AWS_REGION, credentials, AWS_ENDPOINT_URL as for SNS).
         #[arg(required = true)]

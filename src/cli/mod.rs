@@ -7,6 +7,7 @@ pub mod backfill;
 pub mod fetch;
 pub mod outputs;
 pub mod render;
+pub mod suppressions;
 pub mod tree;
 
 use crate::aws::sns::SnsPublisher;
@@ -151,6 +152,7 @@ pub(crate) fn run() -> Result<ExitCode> {
             threads,
             since,
             until,
+            suppressions,
         } => {
             let range = DayRange { since, until };
             let any_s3 = paths.iter().any(|p| s3_url(p).is_some());
@@ -170,6 +172,11 @@ pub(crate) fn run() -> Result<ExitCode> {
             )
             .and_then(|r| r.with_detector_resources(&sessions.detector_resource))
             .map_err(anyhow::Error::msg)?;
+            let now = suppressions::now();
+            let suppressions = match suppressions::load(suppressions.as_deref(), now) {
+                Ok(s) => s,
+                Err(why) => return usage(&why),
+            };
             let opts = replay::Options {
                 pipeline: crate::core::pipeline::Pipeline {
                     patterns: patterns.config(),
@@ -177,6 +184,8 @@ pub(crate) fn run() -> Result<ExitCode> {
                 },
                 session_capacity: sessions.session_capacity,
                 threads,
+                suppressions,
+                now,
             };
             let backfill = match sns_topic_arn {
                 None => None,

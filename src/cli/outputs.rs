@@ -109,8 +109,13 @@ pub(crate) fn finish_progress(pb: &Option<ProgressBar>) {
 
 pub(crate) fn one_line(s: &Stats) -> String {
     let findings: u64 = s.findings_by_rule.values().sum();
+    let suppressed = if s.suppressed > 0 {
+        format!(", {} suppressed", s.suppressed)
+    } else {
+        String::new()
+    };
     format!(
-        "rootwatch: {} records from {} files ({} skipped), {} unreadable, {} findings",
+        "rootwatch: {} records from {} files ({} skipped), {} unreadable, {} findings{suppressed}",
         s.records,
         s.files_read,
         s.files_skipped + s.digest_files_skipped,

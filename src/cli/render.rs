@@ -164,6 +164,13 @@ impl<W: Write> Table<W> {
                 .collect();
             writeln!(w, "  by severity      {}", by_sev.join(", "))?;
         }
+        if stats.suppressed > 0 {
+            writeln!(
+                w,
+                "  suppressed       {} (findings covered by --suppressions; in jsonl/json)",
+                stats.suppressed
+            )?;
+        }
         Ok(())
     }
 }
@@ -198,7 +205,7 @@ fn join(items: impl Iterator<Item = String>) -> String {
 
 impl<W: Write> Output for Table<W> {
     fn record(&mut self, r: &RecordReport) -> io::Result<()> {
-        for f in &r.findings {
+        for f in r.findings.iter().filter(|f| !f.is_suppressed()) {
             let (on, off) = paint(self.color, f.severity);
             let mut who = short_principal(&r.principal);
             if let Some(o) = &r.origin {

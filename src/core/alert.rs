@@ -125,7 +125,8 @@ fn lead<'f>(findings: &[&'f Finding]) -> Option<&'f Finding> {
         .reduce(|a, b| if b.severity > a.severity { b } else { a })
 }
 
-/// Builds the alert for a report, or `None` when it has no finding at or above `min`.
+/// Builds the alert for a report, or `None` when it has no finding at or above `min` that no
+/// suppression covers (suppressed findings are never published).
 pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Option<Alert> {
     build_with(report, min, format, None)
 }
@@ -141,7 +142,7 @@ pub fn build_with(
     let findings: Vec<&Finding> = report
         .findings
         .iter()
-        .filter(|f| f.severity >= min)
+        .filter(|f| f.severity >= min && !f.is_suppressed())
         .collect();
     let lead = lead(&findings)?;
     let p = &report.principal;
@@ -475,6 +476,7 @@ mod tests {
                 title: format!("{rule} fired"),
                 task: None,
                 doc: "https://docs.aws.amazon.com/",
+                suppressed: None,
             }];
             for format in [AlertFormat::Standard, AlertFormat::Chatbot] {
                 let a = build(&r, Severity::Info, format).unwrap();

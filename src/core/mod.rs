@@ -16,6 +16,7 @@ pub mod record;
 pub mod rules;
 pub mod sanitize;
 pub mod session;
+pub mod suppress;
 pub mod tamper;
 pub mod task_policy;
 pub mod time;

@@ -57,6 +57,9 @@ pub struct Stats {
     pub sessions_evicted: u64,
     /// Records attributed to an origin.
     pub records_with_origin: u64,
+    /// Findings a suppression covers (`--suppressions`): kept in the reports, not counted in
+    /// `findings_by_rule` / `findings_by_severity`.
+    pub suppressed: u64,
 }
 
 /// What a replay does besides reading: the findings kept, the rule settings, the session store.
@@ -68,6 +71,10 @@ pub struct Options {
     pub session_capacity: usize,
     /// Files read at once (1: one at a time, streaming).
     pub threads: usize,
+    /// The suppressions applied to every report (`--suppressions`; none by default).
+    pub suppressions: crate::core::suppress::Suppressions,
+    /// The wall clock of the run (epoch seconds): what the suppressions' expiry is compared with.
+    pub now: i64,
 }
 
 impl Default for Options {
@@ -76,6 +83,8 @@ impl Default for Options {
             pipeline: Pipeline::default(),
             session_capacity: crate::core::session::MEMORY_CAPACITY,
             threads: 1,
+            suppressions: Default::default(),
+            now: 0,
         }
     }
 }
@@ -172,6 +181,8 @@ pub fn replay_sources(
         tracker: &tracker,
         found: &found,
         stats: &mut stats,
+        suppressions: &opts.suppressions,
+        now: opts.now,
     };
     for (n, source) in inputs.iter().enumerate() {
         let name = source.name();
@@ -218,6 +229,7 @@ impl Stats {
         self.not_cloudtrail_events += o.not_cloudtrail_events;
         self.errors += o.errors;
         self.records_with_origin += o.records_with_origin;
+        self.suppressed += o.suppressed;
         for (k, v) in &o.by_class {
             *self.by_class.entry(*k).or_default() += v;
         }
@@ -286,6 +298,9 @@ pub struct Pass<'a> {
     /// The pattern rules' findings, by the record that raised them.
     pub found: &'a PatternFindings,
     pub stats: &'a mut Stats,
+    /// Applied once a report has every finding, at `now`.
+    pub suppressions: &'a crate::core::suppress::Suppressions,
+    pub now: i64,
 }
 
 /// Reads one input into `out`.
@@ -376,6 +391,8 @@ fn analyse_items(
         tracker,
         found,
         stats,
+        suppressions,
+        now,
     } = pass;
     let mut sink = |item: Item<'_>| -> Result<(), Stop> {
         match item {
@@ -398,6 +415,7 @@ fn analyse_items(
                                     .extend(fs.iter().filter(|f| f.severity >= min).cloned());
                             }
                         }
+                        pipeline.suppress(&mut report, suppressions, *now);
                         count(stats, &report);
                         out.take(report).map_err(Stop)
                     }
@@ -435,6 +453,10 @@ fn count(stats: &mut Stats, report: &RecordReport) {
     stats.records_with_origin += u64::from(report.origin.is_some());
     *stats.by_class.entry(report.principal.class).or_default() += 1;
     for f in &report.findings {
+        if f.is_suppressed() {
+            stats.suppressed += 1;
+            continue;
+        }
         *stats.findings_by_rule.entry(f.rule).or_default() += 1;
         *stats.findings_by_severity.entry(f.severity).or_default() += 1;
     }

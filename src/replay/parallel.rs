@@ -133,6 +133,8 @@ fn read_one(
         tracker,
         found,
         stats: &mut local,
+        suppressions: &opts.suppressions,
+        now: opts.now,
     };
     // A Collect output never fails.
     let _ = read_source(source, &name, &mut pass, &mut collect);

@@ -26,6 +26,8 @@ pub struct Config {
     /// The pattern rules: `ROOT_LOGIN_FAILURES`, `ROOT_LOGIN_WINDOW_MINUTES`, `SPRAY_ACCOUNTS`,
     /// `SPRAY_WINDOW_MINUTES`, `NEW_CALLER_DAYS`.
     pub patterns: crate::core::patterns::PatternConfig,
+    /// `SUPPRESSIONS_S3_URI`, `SUPPRESSIONS_TTL_SECONDS`: the suppression file.
+    pub suppressions: Option<super::SuppressionSource>,
 }
 
 /// CloudTrail delivers most events within about 5 minutes of the API call: the default wait
@@ -60,6 +62,7 @@ impl Config {
             session_capacity: crate::core::session::MEMORY_CAPACITY,
             assume_root_wait: ASSUME_ROOT_WAIT_SECONDS,
             patterns: Default::default(),
+            suppressions: None,
         }
     }
 }
@@ -212,7 +215,19 @@ impl Config {
             new_caller_memory: at_least_one("NEW_CALLER_DAYS", number("NEW_CALLER_DAYS", 3650)?)?
                 .map_or(d.new_caller_memory, |days| days * 86_400),
         };
+        let suppressions = match get("SUPPRESSIONS_S3_URI").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(uri) => Some(
+                super::SuppressionSource::parse(&uri, get("SUPPRESSIONS_TTL_SECONDS").as_deref())
+                    .map_err(|why| ConfigError::Invalid {
+                        name: "SUPPRESSIONS_S3_URI",
+                        value: uri,
+                        why,
+                    })?,
+            ),
+        };
         Ok(Config {
+            suppressions,
             topic_arn,
             min_severity,
             format,

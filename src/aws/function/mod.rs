@@ -43,6 +43,7 @@ mod metrics;
 mod objects;
 mod patterns;
 mod sqs;
+mod suppressions;
 
 pub use budget::{Invocation, PUBLISH_BUDGET, SAFETY_MARGIN};
 pub use claims::{then, Answer, Step, Then, CLAIM_TABLE};
@@ -57,6 +58,7 @@ use claims::{Delivery, RetryWhy};
 use hold::Wait;
 pub use hold::MAX_WAIT_RECEIVES;
 pub use sqs::Queued;
+pub use suppressions::{SuppressionSource, SUPPRESSIONS_TTL_SECONDS};
 
 /// Alerts of one batch published at once (each a separate SNS call).
 pub const PUBLISH_CONCURRENCY: usize = 8;
@@ -123,6 +125,8 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     pub reports: Option<std::sync::Mutex<Vec<crate::core::model::RecordReport>>>,
     clock: fn() -> i64,
     clock_ms: fn() -> i64,
+    /// The last read of `SUPPRESSIONS_S3_URI`.
+    suppressions: suppressions::Cache,
 }
 
 impl<P: Publisher> Handler<P, MemoryStore> {
@@ -157,6 +161,7 @@ impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
             reports: Default::default(),
             clock: metrics::now_s,
             clock_ms: || metrics::now_ms() as i64,
+            suppressions: Default::default(),
         }
     }
 }
@@ -175,6 +180,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             reports: self.reports,
             clock: self.clock,
             clock_ms: self.clock_ms,
+            suppressions: self.suppressions,
         }
     }
 
@@ -436,6 +442,10 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         let mut report = self.pipeline.report(rec, input, &self.local);
         let found = self.pattern_findings(&report, inv, counts).await;
         report.findings.extend(found);
+        let suppressions = self.suppressions(counts).await;
+        counts.suppressed +=
+            self.pipeline
+                .suppress(&mut report, &suppressions, (self.clock)()) as u64;
         #[cfg(any(test, feature = "testing"))]
         if let Some(kept) = &self.reports {
             kept.lock()
@@ -458,7 +468,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         counts.records += 1;
         counts.records_with_origin += u64::from(report.origin.is_some());
         *counts.by_class.entry(report.principal.class).or_default() += 1;
-        for f in &report.findings {
+        for f in report.findings.iter().filter(|f| !f.is_suppressed()) {
             *counts.findings.entry(f.rule).or_default() += 1;
         }
         report

@@ -1,0 +1,577 @@
+//! Suppressions: an operator's statement that some findings are expected for a while (a
+//! break-glass drill, a known automation), read from a TOML file and applied to each report.
+//!
+//! ```toml
+//! [[suppress]]
+//! rule = "root-session"                 # optional: rule id
+//! task = "s3-bucket-policy-unlock"      # optional: root-only task id
+//! account = "444455556666"              # optional: account id, `*` globs
+//! principal = "arn:aws:sts::111122223333:assumed-role/RootAccessAdmin/*"  # optional
+//! source_ip = "198.51.100.0/24"         # optional: CIDR or one address
+//! reason = "quarterly break-glass drill, SEC-1234"   # required
+//! expires = 2027-01-31                  # required: a date, at most one year ahead
+//! ```
+//!
+//! Every key present must match a finding for the entry to cover it. A covered finding is kept
+//! and marked ([`crate::core::model::Finding::suppressed`]); the outputs decide what that
+//! means (it leaves the table and the alerts). `detector-tamper` is never covered, and an entry
+//! naming it is refused. Expiry is compared with the time the caller passes in (the wall clock
+//! of the run, not the records' eventTime): an entry holds through its `expires` day (UTC).
+//!
+//! Everything is checked when the file is read; an error names the file, the line and the key.
+
+use crate::core::model::{Finding, RecordReport, Rule, Suppressed, Task};
+use crate::core::rules::glob;
+use crate::core::sanitize::is_clean;
+use ::core::net::IpAddr;
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::fmt;
+use toml::Spanned;
+
+/// A suppression file larger than this is refused (real ones are a few kilobytes).
+pub const MAX_BYTES: usize = 1024 * 1024;
+/// At most this many entries (each finding is compared with every entry).
+pub const MAX_ENTRIES: usize = 1000;
+/// Longest `reason`, in characters.
+pub const MAX_REASON: usize = 500;
+/// Longest `principal` pattern (IAM ARNs are at most 2048 characters).
+pub const MAX_PATTERN: usize = 2048;
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+
+/// A calendar day (UTC), as days since 1970-01-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day(pub i64);
+
+impl Day {
+    /// The UTC day of `t` (epoch seconds).
+    pub fn of(t: i64) -> Day {
+        Day(t.div_euclid(DAY))
+    }
+
+    fn from_ymd(y: i64, m: i64, d: i64) -> Option<Day> {
+        crate::core::time::epoch(y, m, d, 0, 0, 0).map(Day::of)
+    }
+
+    /// The same date one year later (29 February: the 28th).
+    fn one_year_later(self) -> Day {
+        let text = self.to_string();
+        let (y, m, d) = (
+            text[..4].parse::<i64>().unwrap_or(1970),
+            text[5..7].parse::<i64>().unwrap_or(1),
+            text[8..10].parse::<i64>().unwrap_or(1),
+        );
+        Day::from_ymd(y + 1, m, d)
+            .or_else(|| Day::from_ymd(y + 1, m, d - 1))
+            .unwrap_or(Day(self.0 + 365))
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = crate::core::time::format(self.0 * DAY);
+        f.write_str(&t[..10])
+    }
+}
+
+/// One entry of the file, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suppression {
+    pub rule: Option<Rule>,
+    pub task: Option<Task>,
+    /// Account id pattern (`*` globs): the record's account or the account a call opens a
+    /// session in (`assumption.target_account`).
+    pub account: Option<String>,
+    /// ARN pattern (`*` globs): the principal's ARN or its session origin's ARN.
+    pub principal: Option<String>,
+    pub source_ip: Option<IpNet>,
+    pub reason: String,
+    /// The last day (UTC) the entry holds.
+    pub expires: Day,
+    /// The line of its `[[suppress]]` header.
+    pub line: usize,
+}
+
+/// The entries of one file, in file order (the first entry that covers a finding is named).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Suppressions {
+    /// Where the entries were read from, for messages.
+    pub file: String,
+    pub entries: Vec<Suppression>,
+}
+
+/// Why a suppression file is refused: the file, the line, the key when there is one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct SuppressError {
+    pub file: String,
+    pub line: usize,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for SuppressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: line {}", self.file, self.line)?;
+        if let Some(k) = &self.key {
+            write!(f, ": key `{k}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The file as TOML: an array of `[[suppress]]` tables, nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    suppress: Vec<Spanned<RawEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    rule: Option<Spanned<String>>,
+    task: Option<Spanned<String>>,
+    account: Option<Spanned<String>>,
+    principal: Option<Spanned<String>>,
+    source_ip: Option<Spanned<String>>,
+    reason: Option<Spanned<String>>,
+    expires: Option<Spanned<toml::value::Datetime>>,
+}
+
+/// The largest char boundary of `text` at or before `i`.
+fn floor(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Reads one file: what [`Suppressions::parse`] does, in the order of the text.
+struct Reader<'t> {
+    file: &'t str,
+    text: &'t str,
+}
+
+impl Reader<'_> {
+    /// 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        1 + self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    }
+
+    fn error(&self, offset: usize, key: Option<&str>, message: impl Into<String>) -> SuppressError {
+        SuppressError {
+            file: crate::core::sanitize::clean(self.file, 300),
+            line: self.line(offset),
+            key: key.map(|k| crate::core::sanitize::clean(k, 60)),
+            message: message.into(),
+        }
+    }
+
+    /// The key written at the start of the line holding `offset`, if that line is `key = ...`.
+    fn key_at(&self, offset: usize) -> Option<String> {
+        let start = self.text[..floor(self.text, offset)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let line = self.text[start..].lines().next().unwrap_or("");
+        let (key, _) = line.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        (!key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+        .then(|| key.to_owned())
+    }
+
+    /// The line of an entry's `[[suppress]]` header: the last header at or before its span.
+    fn header_line(&self, span_start: usize) -> usize {
+        // The span may begin at the header's `[[` itself, or after it.
+        let upto = &self.text[..floor(self.text, span_start + 2)];
+        match upto.rfind("[[") {
+            Some(i) => self.line(i),
+            None => self.line(span_start),
+        }
+    }
+
+    fn toml_error(&self, e: &toml::de::Error) -> SuppressError {
+        let offset = e.span().map_or(0, |s| s.start);
+        let message = e.message().trim().replace('\n', " ");
+        // `unknown field `x`, expected one of ...`: the key is named in the message.
+        let named = message
+            .strip_prefix("unknown field `")
+            .and_then(|m| m.split_once('`'))
+            .map(|(k, _)| k.to_owned());
+        let key = named.or_else(|| self.key_at(offset));
+        let hint = if message.starts_with("unknown field") {
+            "; the keys are rule, task, account, principal, source_ip, reason, expires (in [[suppress]] tables)"
+        } else {
+            ""
+        };
+        self.error(
+            offset,
+            key.as_deref(),
+            format!("{}{hint}", crate::core::sanitize::clean(&message, 400)),
+        )
+    }
+
+    fn entry(&self, raw: &Spanned<RawEntry>, today: Day) -> Result<Suppression, SuppressError> {
+        let header = self.header_line(raw.span().start);
+        let e = raw.get_ref();
+        let at = |s: &Spanned<String>| s.span().start;
+        let missing = |key: &str, what: &str| SuppressError {
+            file: crate::core::sanitize::clean(self.file, 300),
+            line: header,
+            key: Some(key.to_owned()),
+            message: format!("missing: every [[suppress]] entry needs {what}"),
+        };
+        let rule = match &e.rule {
+            None => None,
+            Some(s) => {
+                let rule: Rule = s
+                    .get_ref()
+                    .parse()
+                    .map_err(|m: String| self.error(at(s), Some("rule"), m))?;
+                if rule == Rule::DetectorTamper {
+                    return Err(self.error(
+                        at(s),
+                        Some("rule"),
+                        "detector-tamper is never suppressed: someone blinding the detector must always be told; remove this entry",
+                    ));
+                }
+                Some(rule)
+            }
+        };
+        let task = match &e.task {
+            None => None,
+            Some(s) => Some(
+                s.get_ref()
+                    .parse::<Task>()
+                    .map_err(|m| self.error(at(s), Some("task"), m))?,
+            ),
+        };
+        let account = match &e.account {
+            None => None,
+            Some(s) => Some(self.account(s)?),
+        };
+        let principal = match &e.principal {
+            None => None,
+            Some(s) => Some(self.principal(s)?),
+        };
+        let source_ip = match &e.source_ip {
+            None => None,
+            Some(s) => Some(self.cidr(s)?),
+        };
+        let reason = match &e.reason {
+            None => return Err(missing("reason", "a reason (why, and a ticket)")),
+            Some(s) => {
+                let r = s.get_ref().trim();
+                if r.is_empty() {
+                    return Err(self.error(at(s), Some("reason"), "is empty: say why, and name a ticket"));
+                }
+                if !is_clean(r, usize::MAX) || r.chars().any(char::is_control) {
+                    return Err(self.error(
+                        at(s),
+                        Some("reason"),
+                        "contains control characters (an escape sequence, a line break, a bidi override): write plain text",
+                    ));
+                }
+                if r.chars().count() > MAX_REASON {
+                    return Err(self.error(
+                        at(s),
+                        Some("reason"),
+                        format!("is longer than {MAX_REASON} characters"),
+                    ));
+                }
+                r.to_owned()
+            }
+        };
+        let expires = match &e.expires {
+            None => return Err(missing("expires", "an expiry date (expires = 2027-01-31)")),
+            Some(s) => {
+                let start = s.span().start;
+                let dt = s.get_ref();
+                let day = match (dt.date, dt.time, dt.offset) {
+                    (Some(d), None, None) => {
+                        Day::from_ymd(i64::from(d.year), i64::from(d.month), i64::from(d.day))
+                    }
+                    _ => None,
+                };
+                let Some(day) = day else {
+                    return Err(self.error(
+                        start,
+                        Some("expires"),
+                        format!("{dt} is not a date: write a bare date, expires = 2027-01-31"),
+                    ));
+                };
+                let limit = today.one_year_later();
+                if day > limit {
+                    return Err(self.error(
+                        start,
+                        Some("expires"),
+                        format!(
+                            "{day} is more than one year ahead (today is {today}; the latest allowed is {limit}): review suppressions at least yearly"
+                        ),
+                    ));
+                }
+                day
+            }
+        };
+        if rule.is_none()
+            && task.is_none()
+            && account.is_none()
+            && principal.is_none()
+            && source_ip.is_none()
+        {
+            return Err(SuppressError {
+                file: crate::core::sanitize::clean(self.file, 300),
+                line: header,
+                key: None,
+                message: "the entry has no rule, task, account, principal or source_ip: it would suppress every finding; name what it covers".into(),
+            });
+        }
+        Ok(Suppression {
+            rule,
+            task,
+            account,
+            principal,
+            source_ip,
+            reason,
+            expires,
+            line: header,
+        })
+    }
+
+    fn account(&self, s: &Spanned<String>) -> Result<String, SuppressError> {
+        let v = s.get_ref().trim();
+        let digits = v.bytes().filter(u8::is_ascii_digit).count();
+        let ok = !v.is_empty()
+            && v.bytes().all(|b| b.is_ascii_digit() || b == b'*')
+            && digits <= 12
+            && (v.contains('*') || digits == 12);
+        if !ok {
+            return Err(self.error(
+                s.span().start,
+                Some("account"),
+                format!(
+                    "{:?} is not a 12-digit account id (or a pattern of digits and `*`)",
+                    crate::core::sanitize::clean(v, 60)
+                ),
+            ));
+        }
+        if digits == 0 {
+            return Err(self.error(
+                s.span().start,
+                Some("account"),
+                "matches every account: leave the key out instead",
+            ));
+        }
+        Ok(v.to_owned())
+    }
+
+    fn principal(&self, s: &Spanned<String>) -> Result<String, SuppressError> {
+        let v = s.get_ref().trim();
+        let at = s.span().start;
+        if !is_clean(v, MAX_PATTERN) || v.chars().any(char::is_control) {
+            return Err(self.error(
+                at,
+                Some("principal"),
+                format!("contains control characters or is longer than {MAX_PATTERN} characters"),
+            ));
+        }
+        let Some(rest) = v.strip_prefix("arn:") else {
+            return Err(self.error(
+                at,
+                Some("principal"),
+                format!(
+                    "{:?} is not an ARN pattern (e.g. arn:aws:sts::111122223333:assumed-role/RootAccessAdmin/*)",
+                    crate::core::sanitize::clean(v, 100)
+                ),
+            ));
+        };
+        if rest.bytes().all(|b| matches!(b, b'*' | b':' | b'/')) {
+            return Err(self.error(
+                at,
+                Some("principal"),
+                "matches every principal: leave the key out instead",
+            ));
+        }
+        Ok(v.to_owned())
+    }
+
+    fn cidr(&self, s: &Spanned<String>) -> Result<IpNet, SuppressError> {
+        let v = s.get_ref().trim();
+        let at = s.span().start;
+        let net = v
+            .parse::<IpNet>()
+            .ok()
+            .or_else(|| v.parse::<IpAddr>().ok().map(IpNet::from))
+            .ok_or_else(|| {
+                self.error(
+                    at,
+                    Some("source_ip"),
+                    format!(
+                        "{:?} is not a CIDR block or an address (e.g. 198.51.100.0/24, 2001:db8::/32)",
+                        crate::core::sanitize::clean(v, 60)
+                    ),
+                )
+            })?;
+        if net.prefix_len() == 0 {
+            return Err(self.error(
+                at,
+                Some("source_ip"),
+                "matches every address: leave the key out instead",
+            ));
+        }
+        Ok(net.trunc())
+    }
+}
+
+impl Suppressions {
+    /// Reads a suppression file. `now` (epoch seconds) is the wall clock: `expires` may be at
+    /// most one year after its day. Entries already expired are kept (see
+    /// [`Suppressions::expired`]); they cover nothing.
+    pub fn parse(bytes: &[u8], file: &str, now: i64) -> Result<Suppressions, SuppressError> {
+        let today = Day::of(now);
+        if bytes.len() > MAX_BYTES {
+            return Err(SuppressError {
+                file: crate::core::sanitize::clean(file, 300),
+                line: 1 + bytes[..MAX_BYTES].iter().filter(|&&b| b == b'\n').count(),
+                key: None,
+                message: format!(
+                    "the file is larger than {} KiB (this line reaches the limit): a suppression file lists a few entries",
+                    MAX_BYTES / 1024
+                ),
+            });
+        }
+        let lossy;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                lossy = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+                let r = Reader { file, text: &lossy };
+                return Err(r.error(
+                    e.valid_up_to(),
+                    None,
+                    "not UTF-8 text (a binary file?): a suppression file is TOML",
+                ));
+            }
+        };
+        let r = Reader { file, text };
+        if let Some(nul) = text.find('\0') {
+            return Err(r.error(nul, None, "contains a NUL byte (a binary file?)"));
+        }
+        let raw: RawFile = toml::from_str(text).map_err(|e| r.toml_error(&e))?;
+        if raw.suppress.len() > MAX_ENTRIES {
+            let at = raw.suppress[MAX_ENTRIES].span().start;
+            return Err(SuppressError {
+                line: r.header_line(at),
+                ..r.error(
+                    at,
+                    None,
+                    format!("more than {MAX_ENTRIES} entries: merge them with `*` patterns"),
+                )
+            });
+        }
+        let entries = raw
+            .suppress
+            .iter()
+            .map(|e| r.entry(e, today))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Suppressions {
+            file: crate::core::sanitize::clean(file, 300),
+            entries,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries that no longer hold at `now`: ignored, and worth a warning.
+    pub fn expired(&self, now: i64) -> impl Iterator<Item = &Suppression> {
+        let today = Day::of(now);
+        self.entries.iter().filter(move |e| e.expires < today)
+    }
+
+    /// The first entry holding at `now` that covers `finding` of `report`.
+    pub fn covering(
+        &self,
+        report: &RecordReport,
+        finding: &Finding,
+        now: i64,
+    ) -> Option<&Suppression> {
+        let today = Day::of(now);
+        self.entries
+            .iter()
+            .find(|e| e.expires >= today && e.covers(report, finding))
+    }
+
+    /// Marks every finding of `report` an entry covers at `now`; returns how many were marked.
+    pub fn apply(&self, report: &mut RecordReport, now: i64) -> usize {
+        if self.entries.is_empty() {
+            return 0;
+        }
+        let marks: Vec<Option<Suppressed>> = report
+            .findings
+            .iter()
+            .map(|f| {
+                self.covering(report, f, now).map(|e| Suppressed {
+                    reason: e.reason.clone(),
+                    expires: e.expires.to_string(),
+                })
+            })
+            .collect();
+        let mut n = 0;
+        for (f, mark) in report.findings.iter_mut().zip(marks) {
+            if mark.is_some() {
+                n += 1;
+                f.suppressed = mark;
+            }
+        }
+        n
+    }
+}
+
+impl Suppression {
+    /// Whether every key present matches. `detector-tamper` is never covered.
+    pub fn covers(&self, report: &RecordReport, finding: &Finding) -> bool {
+        if finding.rule == Rule::DetectorTamper {
+            return false;
+        }
+        let p = &report.principal;
+        self.rule.is_none_or(|r| r == finding.rule)
+            && self.task.is_none_or(|t| finding.task == Some(t))
+            && self.account.as_deref().is_none_or(|pat| {
+                p.account_id.as_deref().is_some_and(|a| glob(pat, a))
+                    || report
+                        .assumption
+                        .as_ref()
+                        .and_then(|a| a.target_account.as_deref())
+                        .is_some_and(|a| glob(pat, a))
+            })
+            && self.principal.as_deref().is_none_or(|pat| {
+                p.arn.as_deref().is_some_and(|a| glob(pat, a))
+                    || report
+                        .origin
+                        .as_ref()
+                        .and_then(|o| o.arn.as_deref())
+                        .is_some_and(|a| glob(pat, a))
+            })
+            && self.source_ip.is_none_or(|net| {
+                report
+                    .source_ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse::<IpAddr>().ok())
+                    .is_some_and(|ip| net.contains(&ip))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;
