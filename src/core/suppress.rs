@@ -208,8 +208,10 @@ impl Reader<'_> {
             .and_then(|m| m.split_once('`'))
             .map(|(k, _)| k.to_owned());
         let key = named.or_else(|| self.key_at(offset));
-        let hint = if message.starts_with("unknown field") {
-            "; the keys are rule, task, account, principal, source_ip, reason, expires (in [[suppress]] tables)"
+        let hint = if message.starts_with("unknown field") && !message.contains("expected one of") {
+            "; the file holds [[suppress]] tables only"
+        } else if key.as_deref() == Some("expires") && message.contains("invalid type") {
+            "; write a bare date without quotes, expires = 2027-01-31"
         } else {
             ""
         };
@@ -233,10 +235,22 @@ impl Reader<'_> {
         let rule = match &e.rule {
             None => None,
             Some(s) => {
-                let rule: Rule = s
-                    .get_ref()
-                    .parse()
-                    .map_err(|m: String| self.error(at(s), Some("rule"), m))?;
+                let rule: Rule = s.get_ref().parse().map_err(|_| {
+                    let names: Vec<&str> = Rule::ALL
+                        .iter()
+                        .filter(|r| **r != Rule::DetectorTamper)
+                        .map(|r| r.as_str())
+                        .collect();
+                    self.error(
+                        at(s),
+                        Some("rule"),
+                        format!(
+                            "unknown rule {:?}; the rules that may be suppressed are: {}",
+                            crate::core::sanitize::clean(s.get_ref(), 60),
+                            names.join(", ")
+                        ),
+                    )
+                })?;
                 if rule == Rule::DetectorTamper {
                     return Err(self.error(
                         at(s),
@@ -249,11 +263,18 @@ impl Reader<'_> {
         };
         let task = match &e.task {
             None => None,
-            Some(s) => Some(
-                s.get_ref()
-                    .parse::<Task>()
-                    .map_err(|m| self.error(at(s), Some("task"), m))?,
-            ),
+            Some(s) => Some(s.get_ref().parse::<Task>().map_err(|_| {
+                let names: Vec<&str> = Task::ALL.iter().map(|t| t.as_str()).collect();
+                self.error(
+                    at(s),
+                    Some("task"),
+                    format!(
+                        "unknown root-only task {:?}; the tasks are: {}",
+                        crate::core::sanitize::clean(s.get_ref(), 60),
+                        names.join(", ")
+                    ),
+                )
+            })?),
         };
         let account = match &e.account {
             None => None,

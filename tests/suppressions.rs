@@ -1,0 +1,246 @@
+//! `rootwatch replay --suppressions FILE` through the binary: a covered finding stays in `jsonl`
+//! with its `suppressed` object, leaves the table, the alert text and the counts; bad and hostile
+//! files are usage errors (exit 2) naming the file, the line and the key; expired entries warn.
+//! Expected values are written by hand (the sample's finding from its label, the counts from the
+//! README's sample output).
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+const NOMFA: &str = "events/rules/root-console-login-nomfa.json";
+
+fn rootwatch() -> Command {
+    let mut c = Command::cargo_bin("rootwatch").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// The UTC date `days` from now, `YYYY-MM-DD` (the binary compares expiry with the wall clock).
+fn date_in(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    rootwatch::core::time::format(now + days * 86_400)[..10].to_owned()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// (stdout, stderr, exit code) of `replay` with a suppression file.
+fn replay(file: &Path, args: &[&str]) -> (String, String, i32) {
+    let out = rootwatch()
+        .arg("replay")
+        .arg("--suppressions")
+        .arg(file)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+#[test]
+fn a_covered_finding_stays_in_jsonl_marked_and_leaves_the_table_and_the_alerts() {
+    let d = tempfile::tempdir().unwrap();
+    let expires = date_in(30);
+    let file = write(
+        d.path(),
+        "s.toml",
+        format!(
+            "[[suppress]]\nrule = \"root-console-login\"\naccount = \"111122223333\"\nsource_ip = \"203.0.113.0/24\"\nreason = \"drill SEC-1234\"\nexpires = {expires}\n"
+        )
+        .as_bytes(),
+    );
+    let (out, err, code) = replay(&file, &["--format", "jsonl", NOMFA]);
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let f = &line["findings"][0];
+    assert_eq!(f["rule"], "root-console-login");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(
+        f["suppressed"],
+        serde_json::json!({"reason": "drill SEC-1234", "expires": expires})
+    );
+    assert!(err.contains("0 findings, 1 suppressed"), "{err}");
+
+    let (table, _, code) = replay(&file, &[NOMFA]);
+    assert_eq!(code, 0);
+    assert!(
+        !table.contains("Root user signed in to the console without MFA"),
+        "{table}"
+    );
+    assert!(table.contains("No findings."), "{table}");
+    assert!(table.contains("  suppressed       1 "), "{table}");
+
+    let (alert, _, code) = replay(&file, &["--format", "alert", NOMFA]);
+    assert_eq!((alert.as_str(), code), ("", 0), "no alert text");
+
+    let (json, _, _) = replay(&file, &["--format", "json", NOMFA]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["summary"]["suppressed"], 1);
+    assert_eq!(
+        doc["records"][0]["findings"][0]["suppressed"]["reason"],
+        "drill SEC-1234"
+    );
+}
+
+#[test]
+fn over_the_samples_a_rule_leaves_the_counts_and_detector_tamper_stays() {
+    let d = tempfile::tempdir().unwrap();
+    let file = write(
+        d.path(),
+        "s.toml",
+        format!(
+            "[[suppress]]\nrule = \"root-console-login\"\nreason = \"r\"\nexpires = {}\n\n[[suppress]]\naccount = \"111122223333\"\nprincipal = \"arn:aws:sts::111122223333:assumed-role/Admin/*\"\nreason = \"everything Admin does\"\nexpires = {}\n",
+            date_in(1),
+            date_in(1)
+        )
+        .as_bytes(),
+    );
+    let (table, err, code) = replay(&file, &["events/"]);
+    assert_eq!(code, 0, "{err}");
+    // README: root-console-login 6 of 87 findings; no root-console-login line is left.
+    assert!(!table.contains("    root-console-login           "), "{table}");
+    assert!(table.contains("root-console-login-failure   15"), "{table}");
+    // The tampering by Admin/mallory is still shown, whatever the entry for Admin says.
+    assert!(
+        table.contains("Detector tampering: CloudTrail logging stopped on arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail by arn:aws:sts::111122223333:assumed-role/Admin/mallory"),
+        "{table}"
+    );
+    assert!(table.contains("detector-tamper              8"), "{table}");
+    assert!(table.contains("  suppressed       "), "{table}");
+}
+
+#[test]
+fn an_expired_entry_warns_and_suppresses_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let file = write(
+        d.path(),
+        "old.toml",
+        format!(
+            "[[suppress]]\nrule = \"root-console-login\"\nreason = \"last year's drill \\u00e9\"\nexpires = {}\n",
+            date_in(-1)
+        )
+        .as_bytes(),
+    );
+    let (table, err, code) = replay(&file, &[NOMFA]);
+    assert_eq!(code, 0);
+    assert!(err.contains("warning"), "{err}");
+    assert!(err.contains("old.toml: line 1: suppression expired on"), "{err}");
+    assert!(err.contains("last year's drill é"), "{err}");
+    assert!(table.contains("Root user signed in to the console without MFA"));
+    assert!(!table.contains("suppressed"), "{table}");
+}
+
+/// Every bad file: exit 2, nothing on stdout, and stderr names the file, the line and the key.
+#[test]
+fn bad_and_hostile_files_are_usage_errors_naming_file_line_and_key() {
+    let d = tempfile::tempdir().unwrap();
+    let ok_date = date_in(10);
+    let far = date_in(400);
+    let e = |keys: &str| format!("[[suppress]]\n{keys}\n");
+    let mut binary = b"[[suppress]]\nrule = \"root-session\"\n".to_vec();
+    binary.extend((0u8..=255).cycle().take(4096));
+    let mut large = e(&format!(
+        "rule = \"root-session\"\nreason = \"r\"\nexpires = {ok_date}"
+    ))
+    .into_bytes();
+    while large.len() <= 2 * 1024 * 1024 {
+        large.extend_from_slice(b"# padding padding padding padding padding padding padding\n");
+    }
+    let cases: Vec<(&str, Vec<u8>, &str, Option<&str>)> = vec![
+        (
+            "unknown-key",
+            e(&format!("rule = \"root-session\"\nexpiry = {ok_date}\nreason = \"r\"")).into_bytes(),
+            "line 3",
+            Some("expiry"),
+        ),
+        (
+            "missing-reason",
+            e(&format!("rule = \"root-session\"\nexpires = {ok_date}")).into_bytes(),
+            "line 1",
+            Some("reason"),
+        ),
+        (
+            "missing-expires",
+            e("rule = \"root-session\"\nreason = \"r\"").into_bytes(),
+            "line 1",
+            Some("expires"),
+        ),
+        (
+            "too-far",
+            e(&format!("rule = \"root-session\"\nreason = \"r\"\nexpires = {far}")).into_bytes(),
+            "line 4",
+            Some("expires"),
+        ),
+        (
+            "bad-cidr",
+            e(&format!("source_ip = \"10.0.0.300/8\"\nreason = \"r\"\nexpires = {ok_date}"))
+                .into_bytes(),
+            "line 2",
+            Some("source_ip"),
+        ),
+        (
+            "tamper",
+            e(&format!("rule = \"detector-tamper\"\nreason = \"r\"\nexpires = {ok_date}"))
+                .into_bytes(),
+            "line 2",
+            Some("rule"),
+        ),
+        (
+            "syntax",
+            e(&format!("rule = root-session\nreason = \"r\"\nexpires = {ok_date}")).into_bytes(),
+            "line 2",
+            Some("rule"),
+        ),
+        (
+            "ansi",
+            e(&format!(
+                "rule = \"root-session\"\nreason = \"ok \\u001b]0;owned\\u0007 \\u001b[2J\"\nexpires = {ok_date}"
+            ))
+            .into_bytes(),
+            "line 3",
+            Some("reason"),
+        ),
+        (
+            "raw-control",
+            e(&format!("rule = \"root-session\"\nreason = \"a\u{1b}[31mb\"\nexpires = {ok_date}"))
+                .into_bytes(),
+            "line 3",
+            None,
+        ),
+        // Bytes 0..=255 after two lines: byte 10 is a line break, 0x80 (not UTF-8) is on line 4.
+        ("binary", binary, "line 4", None),
+        ("large", large, "line ", None),
+    ];
+    for (name, bytes, line, key) in &cases {
+        let file = write(d.path(), &format!("{name}.toml"), bytes);
+        let (out, err, code) = replay(&file, &[NOMFA]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert_eq!(out, "", "{name}: nothing is replayed");
+        assert!(err.starts_with("rootwatch: error: "), "{name}: {err}");
+        assert!(err.contains(&format!("{name}.toml: {line}")), "{name}: {err}");
+        if let Some(k) = key {
+            assert!(err.contains(&format!("key `{k}`")), "{name}: {err}");
+        }
+        assert!(
+            !err.trim_end().chars().any(char::is_control),
+            "{name}: no control character reaches the terminal: {err:?}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: one line: {err}");
+    }
+}
+
+#[test]
+fn a_missing_file_is_a_usage_error_naming_it() {
+    let (_, err, code) = replay(Path::new("no/such/suppressions.toml"), &[NOMFA]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no/such/suppressions.toml"), "{err}");
+}
