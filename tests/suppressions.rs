@@ -244,3 +244,35 @@ fn a_missing_file_is_a_usage_error_naming_it() {
     assert_eq!(code, 2);
     assert!(err.contains("no/such/suppressions.toml"), "{err}");
 }
+
+/// docs/suppressions.md: its example file is valid, and its `jsonl` finding is what an entry of
+/// that reason gives the sample it names (judged on the example's own dates: 2026-12-06).
+#[test]
+fn the_documented_example_file_and_finding_are_what_the_code_reads_and_writes() {
+    use rootwatch::core::model::InputRef;
+    use rootwatch::core::pipeline::{NoOrigins, Pipeline};
+    use rootwatch::core::suppress::Suppressions;
+    let doc = std::fs::read_to_string("docs/suppressions.md").unwrap();
+    let block = |fence: &str| -> String {
+        let start = doc.find(fence).unwrap() + fence.len();
+        let end = start + doc[start..].find("```").unwrap();
+        doc[start..end].trim().to_owned()
+    };
+    let now = 1_796_558_400; // 2026-12-06T12:00:00Z
+    let example = Suppressions::parse(block("```toml\n").as_bytes(), "example", now).unwrap();
+    assert_eq!(example.entries.len(), 2);
+    let entry = "[[suppress]]\nrule = \"root-console-login\"\nreason = \"drill SEC-1234\"\nexpires = 2027-01-31\n";
+    let set = Suppressions::parse(entry.as_bytes(), "e", now).unwrap();
+    let text = std::fs::read_to_string(NOMFA).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let input = InputRef {
+        file: NOMFA.into(),
+        index: 0,
+    };
+    let mut report = Pipeline::default()
+        .run(&event["detail"].to_string(), true, input, &NoOrigins)
+        .unwrap();
+    assert_eq!(set.apply(&mut report, now), 1);
+    let shown: serde_json::Value = serde_json::from_str(&block("```json\n")).unwrap();
+    assert_eq!(serde_json::to_value(&report.findings[0]).unwrap(), shown);
+}

@@ -33,6 +33,7 @@ export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
     watchedRoles: list(ctx('watchedRoles')),
     trustedAccounts: list(ctx('trustedAccounts')),
     extraDetectorResources: list(ctx('extraDetectorResources')),
+    suppressionsS3Uri: ctx('suppressionsS3Uri') || undefined,
     rootLoginFailures: pattern('rootLoginFailures'),
     rootLoginWindowMinutes: pattern('rootLoginWindowMinutes'),
     sprayAccounts: pattern('sprayAccounts'),

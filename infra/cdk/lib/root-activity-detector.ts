@@ -44,6 +44,11 @@ export interface RootActivityDetectorProps {
   /** Identifiers added to DETECTOR_RESOURCES (`*` wildcard), e.g. forwarder resource names. @default none */
   readonly extraDetectorResources?: string[];
   /**
+   * s3://BUCKET/KEY of a suppression file (docs/suppressions.md), SUPPRESSIONS_S3_URI of both
+   * functions, which get s3:GetObject on that one object. @default none
+   */
+  readonly suppressionsS3Uri?: string;
+  /**
    * root-login-brute-force (docs/rules.md#pattern-rules): failed root console sign-ins on one
    * account within rootLoginWindowMinutes that raise an alert (ROOT_LOGIN_FAILURES), 1-1000. @default 5
    */
@@ -228,6 +233,10 @@ export class RootActivityDetector extends Construct {
       throw new Error(`heartbeatSchedule must be rate() of at most an hour, a cron() expression, or '' (off): ${heartbeatSchedule}`);
     }
     if (concurrency < 2) throw new Error('reservedConcurrency must be at least 2 (SQS maximum concurrency)');
+    const suppressions = props.suppressionsS3Uri;
+    if (suppressions !== undefined && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^*?\s]*[^/*?\s]$/.test(suppressions)) {
+      throw new Error(`suppressionsS3Uri must be s3://BUCKET/KEY naming one object: ${suppressions}`);
+    }
     const patternEnvironment = validatePatternSettings(props);
 
     // Root console sign-ins are recorded only in us-east-1: the CloudTrail rules belong there.
@@ -480,6 +489,16 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
+      if (suppressions) {
+        // That one object (docs/suppressions.md).
+        out.push(
+          new iam.PolicyStatement({
+            sid: 'ReadTheSuppressionFile',
+            actions: ['s3:GetObject'],
+            resources: [`arn:${stack.partition}:s3:::${suppressions.slice('s3://'.length)}`],
+          }),
+        );
+      }
       return out;
     };
     const rolePolicy = (policyId: string, role: iam.Role, statements: iam.PolicyStatement[]) => {
@@ -657,6 +676,7 @@ export class RootActivityDetector extends Construct {
     if (this.table) environment.SESSIONS_TABLE = this.table.tableName;
     if (props.watchedRoles?.length) environment.WATCHED_ROLES = props.watchedRoles.join(',');
     if (props.trustedAccounts?.length) environment.TRUSTED_ACCOUNTS = props.trustedAccounts.join(',');
+    if (suppressions) environment.SUPPRESSIONS_S3_URI = suppressions;
     Object.assign(environment, patternEnvironment);
     environment.DETECTOR_RESOURCES = this.detectorResources;
 
