@@ -107,7 +107,10 @@ fn over_the_samples_a_rule_leaves_the_counts_and_detector_tamper_stays() {
     let (table, err, code) = replay(&file, &["events/"]);
     assert_eq!(code, 0, "{err}");
     // README: root-console-login 6 of 87 findings; no root-console-login line is left.
-    assert!(!table.contains("    root-console-login           "), "{table}");
+    assert!(
+        !table.contains("    root-console-login           "),
+        "{table}"
+    );
     assert!(table.contains("root-console-login-failure   15"), "{table}");
     // The tampering by Admin/mallory is still shown, whatever the entry for Admin says.
     assert!(
@@ -133,7 +136,10 @@ fn an_expired_entry_warns_and_suppresses_nothing() {
     let (table, err, code) = replay(&file, &[NOMFA]);
     assert_eq!(code, 0);
     assert!(err.contains("warning"), "{err}");
-    assert!(err.contains("old.toml: line 1: suppression expired on"), "{err}");
+    assert!(
+        err.contains("old.toml: line 1: suppression expired on"),
+        "{err}"
+    );
     assert!(err.contains("last year's drill é"), "{err}");
     assert!(table.contains("Root user signed in to the console without MFA"));
     assert!(!table.contains("suppressed"), "{table}");
@@ -226,7 +232,10 @@ fn bad_and_hostile_files_are_usage_errors_naming_file_line_and_key() {
         assert_eq!(code, 2, "{name}: {err}");
         assert_eq!(out, "", "{name}: nothing is replayed");
         assert!(err.starts_with("rootwatch: error: "), "{name}: {err}");
-        assert!(err.contains(&format!("{name}.toml: {line}")), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}.toml: {line}")),
+            "{name}: {err}"
+        );
         if let Some(k) = key {
             assert!(err.contains(&format!("key `{k}`")), "{name}: {err}");
         }

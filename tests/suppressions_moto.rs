@@ -115,7 +115,10 @@ async fn the_object_suppresses_and_a_replaced_one_takes_effect_after_the_ttl() {
     assert_eq!(line["SuppressionFileErrors"], 0);
     assert!(line.get("Findings_root-console-login").is_none(), "{line}");
     let (_, counts) = f
-        .handle_counted(&event("events/root-only-task/close-account.json", "close-1"))
+        .handle_counted(&event(
+            "events/root-only-task/close-account.json",
+            "close-1",
+        ))
         .await;
     assert_eq!(counts.alerts_published, 1);
     assert_eq!(counts.suppression_reads, 0, "the read is cached");
@@ -175,7 +178,8 @@ async fn an_unparseable_or_missing_object_suppresses_nothing_and_alerts_flow() {
     );
 
     // An entry that has expired (the clock is past its day): counted, ignored.
-    let expired = "[[suppress]]\nrule = \"root-console-login\"\nreason = \"old\"\nexpires = 2026-12-01\n";
+    let expired =
+        "[[suppress]]\nrule = \"root-console-login\"\nreason = \"old\"\nexpires = 2026-12-01\n";
     put_object(&s3, BUCKET, "expired.toml", expired.as_bytes().to_vec()).await;
     let f = function(&cfg, &topic, "expired.toml");
     let (_, counts) = f.handle_counted(&login("expired-1")).await;

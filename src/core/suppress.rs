@@ -293,7 +293,11 @@ impl Reader<'_> {
             Some(s) => {
                 let r = s.get_ref().trim();
                 if r.is_empty() {
-                    return Err(self.error(at(s), Some("reason"), "is empty: say why, and name a ticket"));
+                    return Err(self.error(
+                        at(s),
+                        Some("reason"),
+                        "is empty: say why, and name a ticket",
+                    ));
                 }
                 if !is_clean(r, usize::MAX) || r.chars().any(char::is_control) {
                     return Err(self.error(

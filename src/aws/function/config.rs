@@ -220,10 +220,10 @@ impl Config {
             Some(uri) => Some(
                 super::SuppressionSource::parse(&uri, get("SUPPRESSIONS_TTL_SECONDS").as_deref())
                     .map_err(|why| ConfigError::Invalid {
-                        name: "SUPPRESSIONS_S3_URI",
-                        value: uri,
-                        why,
-                    })?,
+                    name: "SUPPRESSIONS_S3_URI",
+                    value: uri,
+                    why,
+                })?,
             ),
         };
         Ok(Config {

@@ -68,7 +68,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         };
         let now = (self.clock)();
         {
-            let cached = self.suppressions.0.lock().unwrap_or_else(|p| p.into_inner());
+            let cached = self
+                .suppressions
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             if let Some((at, set)) = cached.as_ref() {
                 if now >= *at && now - at < source.ttl.max(1) {
                     return set.clone();
@@ -76,7 +80,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             }
         }
         let set = Arc::new(self.read_suppressions(source, now, counts).await);
-        *self.suppressions.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, set.clone()));
+        *self
+            .suppressions
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some((now, set.clone()));
         set
     }
 

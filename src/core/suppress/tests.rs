@@ -41,7 +41,9 @@ fn report(json: &str) -> RecordReport {
         file: "t".into(),
         index: 0,
     };
-    Pipeline::default().run(json, false, input, &NoOrigins).unwrap()
+    Pipeline::default()
+        .run(json, false, input, &NoOrigins)
+        .unwrap()
 }
 
 fn rules(r: &RecordReport) -> Vec<Rule> {
@@ -96,7 +98,10 @@ expires = 2027-01-31
     assert_eq!(e.source_ip, Some("198.51.100.0/24".parse().unwrap()));
     assert_eq!(e.expires.to_string(), "2027-01-31");
     assert_eq!(e.line, 3, "the line of its [[suppress]] header");
-    assert!(parse("").unwrap().is_empty(), "an empty file suppresses nothing");
+    assert!(
+        parse("").unwrap().is_empty(),
+        "an empty file suppresses nothing"
+    );
 }
 
 #[test]
@@ -124,10 +129,16 @@ fn each_key_must_match() {
     );
     // principal, exact and glob
     assert_eq!(
-        left(&entry("principal = \"arn:aws:iam::111122223333:root\""), LOGIN),
+        left(
+            &entry("principal = \"arn:aws:iam::111122223333:root\""),
+            LOGIN
+        ),
         []
     );
-    assert_eq!(left(&entry("principal = \"arn:aws:iam::*:root\""), LOGIN), []);
+    assert_eq!(
+        left(&entry("principal = \"arn:aws:iam::*:root\""), LOGIN),
+        []
+    );
     assert_eq!(
         left(&entry("principal = \"arn:aws:iam::444455556666:*\""), LOGIN),
         [Rule::RootConsoleLogin]
@@ -229,7 +240,10 @@ fn expires_at_most_one_year_ahead() {
             "[[suppress]]\nrule = \"root-session\"\nreason = \"r\"\nexpires = {date}\n"
         ))
     };
-    assert!(at("2027-12-06").is_ok(), "exactly one year after 2026-12-06");
+    assert!(
+        at("2027-12-06").is_ok(),
+        "exactly one year after 2026-12-06"
+    );
     let e = at("2027-12-07").unwrap_err();
     assert_eq!((e.line, e.key.as_deref()), (4, Some("expires")));
     assert!(e.message.contains("more than one year"), "{e}");
@@ -409,7 +423,10 @@ fn errors_name_the_file_the_line_and_the_key() {
         assert_eq!((e.line, e.key.as_deref()), (*line, *key), "{text:?}: {e}");
         assert!(e.message.contains(needle), "{text:?}: {e}");
         let shown = e.to_string();
-        assert!(shown.starts_with(&format!("s.toml: line {line}")), "{shown}");
+        assert!(
+            shown.starts_with(&format!("s.toml: line {line}")),
+            "{shown}"
+        );
         assert!(
             !shown.chars().any(char::is_control),
             "the message is safe to print: {shown:?}"
@@ -477,9 +494,19 @@ fn a_suppressed_finding_is_not_published() {
     let s = parse(&entry("rule = \"root-console-login\"")).unwrap();
     let mut r = report(LOGIN);
     assert!(
-        crate::core::alert::build(&r, Severity::Info, crate::core::alert::AlertFormat::Standard).is_some(),
+        crate::core::alert::build(
+            &r,
+            Severity::Info,
+            crate::core::alert::AlertFormat::Standard
+        )
+        .is_some(),
         "alerts before"
     );
     s.apply(&mut r, NOW);
-    assert!(crate::core::alert::build(&r, Severity::Info, crate::core::alert::AlertFormat::Standard).is_none());
+    assert!(crate::core::alert::build(
+        &r,
+        Severity::Info,
+        crate::core::alert::AlertFormat::Standard
+    )
+    .is_none());
 }
