@@ -30,7 +30,7 @@ pub struct SuppressionSource {
 }
 
 impl SuppressionSource {
-    /// `s3://bucket/key` (a whole key, not a prefix) and a TTL of 0 to 3600 seconds.
+    /// `s3://bucket/key` (a whole key, not a prefix) and a TTL of 1 to 3600 seconds.
     pub fn parse(uri: &str, ttl: Option<&str>) -> Result<SuppressionSource, String> {
         let url = crate::input::s3_keys::S3Url::parse(uri.trim())
             .filter(|u| !u.prefix.is_empty() && !u.prefix.ends_with('/'))
@@ -40,10 +40,10 @@ impl SuppressionSource {
             Some(t) => t
                 .parse::<i64>()
                 .ok()
-                .filter(|n| (0..=3600).contains(n))
+                .filter(|n| (1..=3600).contains(n))
                 .ok_or_else(|| {
                     format!(
-                        "SUPPRESSIONS_TTL_SECONDS={:?}: expected 0 to 3600 seconds",
+                        "SUPPRESSIONS_TTL_SECONDS={:?}: expected 1 to 3600 seconds",
                         clean(t, 40)
                     )
                 })?,
@@ -74,7 +74,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             if let Some((at, set)) = cached.as_ref() {
-                if now >= *at && now - at < source.ttl.max(1) {
+                if now >= *at && now - at < source.ttl {
                     return set.clone();
                 }
             }
@@ -147,5 +147,53 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         counts.suppression_errors += 1;
         tracing::error!(object = %url, error = %clean(why, 500), "suppression file not read: nothing is suppressed until it is");
         Suppressions::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_is_one_object_and_a_bounded_ttl() {
+        let s = SuppressionSource::parse("s3://cfg-bucket/rootwatch/s.toml", None).unwrap();
+        assert_eq!(s.object, ObjectRef::new("cfg-bucket", "rootwatch/s.toml"));
+        assert_eq!(s.ttl, 60);
+        assert_eq!(
+            SuppressionSource::parse("s3://b/k", Some("5")).unwrap().ttl,
+            5
+        );
+        for bad in ["s3://b", "s3://b/", "s3://b/prefix/", "https://b/k", "b/k"] {
+            assert!(SuppressionSource::parse(bad, None).is_err(), "{bad}");
+        }
+        for bad in ["0", "3601", "-1", "soon"] {
+            let e = SuppressionSource::parse("s3://b/k", Some(bad)).unwrap_err();
+            assert!(e.contains("SUPPRESSIONS_TTL_SECONDS"), "{e}");
+        }
+    }
+
+    #[test]
+    fn config_reads_the_variables_and_names_a_bad_one() {
+        use crate::aws::function::{Config, ConfigError};
+        let env = |uri: &'static str| {
+            move |k: &str| match k {
+                "SNS_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:111122223333:t".to_owned()),
+                "SUPPRESSIONS_S3_URI" => Some(uri.to_owned()),
+                _ => None,
+            }
+        };
+        let c = Config::from_env(env("s3://cfg/s.toml")).unwrap();
+        assert_eq!(
+            c.suppressions.map(|s| s.object),
+            Some(ObjectRef::new("cfg", "s.toml"))
+        );
+        assert_eq!(Config::from_env(env("")).unwrap().suppressions, None);
+        assert!(matches!(
+            Config::from_env(env("s3://cfg/")),
+            Err(ConfigError::Invalid {
+                name: "SUPPRESSIONS_S3_URI",
+                ..
+            })
+        ));
     }
 }
