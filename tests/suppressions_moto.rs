@@ -134,9 +134,23 @@ async fn the_object_suppresses_and_a_replaced_one_takes_effect_after_the_ttl() {
     assert_eq!(counts.suppression_reads, 1);
     assert_eq!((counts.suppressed, counts.alerts_published), (0, 1));
 
-    let got = drain(&cfg, &queue, 2, WAIT).await;
-    assert_eq!(alerted(&got), set(&["close-1", "login-3"]));
-    assert_eq!(got.len(), 2);
+    // The heartbeat is never a finding: published whatever the file says.
+    let scheduled = r#"{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"111122223333","time":"2026-12-06T12:01:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:111122223333:rule/rootwatch-heartbeat"],"detail":{}}"#;
+    let (_, counts) = f.handle_counted(scheduled).await;
+    assert_eq!(counts.heartbeats, 1);
+
+    let got = drain(&cfg, &queue, 3, WAIT).await;
+    let heartbeats = got
+        .iter()
+        .filter(|m| m.body().unwrap().contains("\"heartbeat\""))
+        .count();
+    assert_eq!(heartbeats, 1);
+    let alerts: Vec<_> = got
+        .into_iter()
+        .filter(|m| !m.body().unwrap().contains("\"heartbeat\""))
+        .collect();
+    assert_eq!(alerted(&alerts), set(&["close-1", "login-3"]));
+    assert_eq!(alerts.len(), 2);
 }
 
 #[tokio::test]

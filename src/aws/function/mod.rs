@@ -442,10 +442,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         let mut report = self.pipeline.report(rec, input, &self.local);
         let found = self.pattern_findings(&report, inv, counts).await;
         report.findings.extend(found);
-        let suppressions = self.suppressions(counts).await;
-        counts.suppressed +=
-            self.pipeline
-                .suppress(&mut report, &suppressions, (self.clock)()) as u64;
+        if self.config.suppressions.is_some() {
+            let suppressions = self.suppressions(counts).await;
+            let now = (self.clock)();
+            counts.suppressed += self.pipeline.suppress(&mut report, &suppressions, now) as u64;
+        }
         #[cfg(any(test, feature = "testing"))]
         if let Some(kept) = &self.reports {
             kept.lock()
