@@ -261,6 +261,72 @@ mod tests {
         assert_eq!(truncate("", 0), "");
     }
 
+    fn report() -> RecordReport {
+        use crate::core::model::{InputRef, Principal, PrincipalClass, Str};
+        RecordReport {
+            event_id: Some(Str::new("e-1")),
+            event_name: Some(Str::new("ConsoleLogin")),
+            event_source: Some(Str::new("signin.amazonaws.com")),
+            event_time: Some(Str::new("2026-11-24T07:41:05Z")),
+            aws_region: Some(Str::new("eu-west-1")),
+            source_ip: None,
+            user_agent: None,
+            error_code: None,
+            read_only: false,
+            principal: Principal {
+                kind: Some(Str::new("IAMUser")),
+                class: PrincipalClass::IamUser,
+                arn: Some(Str::new("arn:aws:iam::111122223333:user/alice")),
+                account_id: Some(Str::new("111122223333")),
+                access_key_id: None,
+                principal_id: None,
+                user_name: None,
+                mfa_authenticated: None,
+                invoked_by: None,
+                session_issuer: None,
+                session_name: None,
+                source_identity: None,
+            },
+            findings: Vec::new(),
+            assumption: None,
+            origin: None,
+            input: InputRef {
+                file: "f".into(),
+                index: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn long_title_and_description_are_cut_to_the_asff_limits() {
+        let f = Finding {
+            rule: Rule::RootCredentialUse,
+            severity: Severity::Low,
+            title: "é".repeat(3000),
+            task: None,
+            doc: "https://docs.aws.amazon.com/",
+        };
+        let t = Target {
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+            account: "999988887777".into(),
+        };
+        let d = document(&report(), &f, &t, "2026-12-06T00:00:00Z");
+        assert_eq!(d.title.chars().count(), 256);
+        assert_eq!(d.description.chars().count(), 1024);
+        assert!(d.title.ends_with('…') && d.description.ends_with('…'));
+        // Imported by another account: AwsAccountId and the product are the caller's, the
+        // finding's account stays a resource.
+        assert_eq!(d.aws_account_id, "999988887777");
+        assert_eq!(
+            d.product_arn,
+            "arn:aws:securityhub:eu-west-1:999988887777:product/999988887777/default"
+        );
+        assert_eq!(d.resources[0].kind, "AwsIamUser");
+        assert_eq!(d.resources[1].id, "AWS::::Account:111122223333");
+        assert_eq!(d.severity.label, "LOW");
+    }
+
     #[test]
     fn partitions() {
         assert_eq!(partition("cn-north-1"), "aws-cn");

@@ -44,10 +44,11 @@ pub fn time_ms(report: &RecordReport, now_ms: i64) -> i64 {
         .map_or(now_ms, |s| s.saturating_mul(1000))
 }
 
-/// An AWS account object (type_id 10, "AWS Account").
+/// An AWS account object (type_id 10, "AWS Account"). The record has no account name; the
+/// pinned validator requires `name`, so it is the account id.
 /// <https://schema.ocsf.io/1.5.0/objects/account>
 fn account(uid: &str) -> Value {
-    json!({"uid": uid, "type_id": 10, "type": "AWS Account"})
+    json!({"uid": uid, "name": uid, "type_id": 10, "type": "AWS Account"})
 }
 
 fn put(m: &mut Map<String, Value>, k: &str, v: Option<&str>) {
@@ -97,19 +98,16 @@ fn actor(report: &RecordReport) -> Value {
     Value::Object(actor)
 }
 
-/// `eventName` → `api.operation`, `eventSource` → `api.service.name`, `errorCode` →
-/// `api.response.error` (the same page).
-fn api(report: &RecordReport, with_service: bool) -> Value {
+/// `eventName` → `api.operation`, `errorCode` → `api.response.error` (the same page). OCSF's
+/// mapping puts `eventSource` in `api.service.name`, but the pinned validator requires a service's
+/// `uid` and `version` too, which a CloudTrail record does not have: `eventSource` is in
+/// `evidences[0].data.event_source` instead.
+fn api(report: &RecordReport) -> Value {
     let mut api = Map::new();
     api.insert(
         "operation".into(),
         json!(report.event_name.as_deref().unwrap_or("unknown")),
     );
-    if with_service {
-        if let Some(s) = report.event_source.as_deref() {
-            api.insert("service".into(), json!({"name": s}));
-        }
-    }
     if let Some(e) = report.error_code.as_deref() {
         api.insert("response".into(), json!({"error": e}));
     }
@@ -175,7 +173,7 @@ pub fn document(report: &RecordReport, finding: &Finding, now_ms: i64) -> Value 
     let mut evidence = Map::new();
     evidence.insert("name".into(), json!("AWS CloudTrail record"));
     evidence.insert("actor".into(), actor(report));
-    evidence.insert("api".into(), api(report, true));
+    evidence.insert("api".into(), api(report));
     if let Some(s) = src_endpoint(report) {
         evidence.insert("src_endpoint".into(), s);
     }
@@ -251,7 +249,7 @@ pub fn document(report: &RecordReport, finding: &Finding, now_ms: i64) -> Value 
             "data_sources": ["AWS CloudTrail"],
         },
         "cloud": cloud,
-        "api": api(report, false),
+        "api": api(report),
         "actor": actor(report),
         "evidences": [evidence],
         "unmapped": unmapped,
