@@ -56,7 +56,10 @@ fn ocsf_detection_finding_fields() {
     assert_eq!(ev["src_endpoint"]["ip"], "192.0.2.88");
     assert_eq!(ev["api"]["operation"], "ConsoleLogin");
     assert_eq!(ev["data"]["event_source"], "signin.amazonaws.com");
-    assert_eq!(ev["data"]["event_id"], "d0c5a11d-0001-4000-8000-000000000001");
+    assert_eq!(
+        ev["data"]["event_id"],
+        "d0c5a11d-0001-4000-8000-000000000001"
+    );
     assert_eq!(
         d["unmapped"]["event_id"],
         "d0c5a11d-0001-4000-8000-000000000001"
@@ -123,8 +126,7 @@ fn ids_are_equal_on_two_runs_and_between_formats() {
 #[test]
 fn a_record_without_event_id_gets_a_hashed_id_equal_on_two_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rec: Value =
-        serde_json::from_str(&std::fs::read_to_string(NO_MFA).unwrap()).unwrap();
+    let mut rec: Value = serde_json::from_str(&std::fs::read_to_string(NO_MFA).unwrap()).unwrap();
     rec.as_object_mut().unwrap().remove("eventID");
     let file = dir.path().join("no-id.json");
     std::fs::write(&file, rec.to_string()).unwrap();
@@ -206,8 +208,7 @@ fn min_severity_drops_findings_from_ocsf() {
 
 #[test]
 fn hostile_strings_stay_data_and_escaped() {
-    let mut rec: Value =
-        serde_json::from_str(&std::fs::read_to_string(NO_MFA).unwrap()).unwrap();
+    let mut rec: Value = serde_json::from_str(&std::fs::read_to_string(NO_MFA).unwrap()).unwrap();
     rec["userAgent"] = Value::String("evil\u{1b}[31m\nSeverity: info\u{202e}".into());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hostile.json");
@@ -215,7 +216,10 @@ fn hostile_strings_stay_data_and_escaped() {
     for format in ["ocsf", "asff"] {
         let out = stdout(&["replay", "--format", format, file.to_str().unwrap()]);
         assert_eq!(out.lines().count(), 1, "{out}");
-        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{out}"
+        );
         let d: Value = serde_json::from_str(&out).unwrap();
         if format == "ocsf" {
             assert_eq!(
@@ -269,7 +273,10 @@ fn the_ocsf_validator_rejects_a_broken_document() {
     d["type_uid"] = Value::from(999);
     let (code, said) = validate("scripts/validate-ocsf.py", &format!("{d}\n"));
     assert_eq!(code, 1, "{said}");
-    assert!(said.contains("<stdin>:1:") && said.contains("type_uid"), "{said}");
+    assert!(
+        said.contains("<stdin>:1:") && said.contains("type_uid"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -39,8 +39,8 @@ pub struct Failed {
 /// The Security Hub client of the binary: `sdk` (region, credentials, endpoint) with the
 /// timeouts of the SNS client.
 pub fn client(sdk: &SdkConfig) -> aws_sdk_securityhub::Client {
-    let conf = aws_sdk_securityhub::config::Builder::from(sdk)
-        .timeout_config(crate::aws::sns::timeouts());
+    let conf =
+        aws_sdk_securityhub::config::Builder::from(sdk).timeout_config(crate::aws::sns::timeouts());
     aws_sdk_securityhub::Client::from_conf(conf.build())
 }
 

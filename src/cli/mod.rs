@@ -279,8 +279,7 @@ pub(crate) fn run() -> Result<ExitCode> {
                 }
             }
             if security_hub {
-                let (imported, not_imported) =
-                    (hub_counts.imported.get(), hub_counts.failed.get());
+                let (imported, not_imported) = (hub_counts.imported.get(), hub_counts.failed.get());
                 eprintln!(
                     "rootwatch: {imported} finding(s) imported into Security Hub, {not_imported} failed"
                 );

@@ -32,7 +32,11 @@ impl Target {
     /// The target of `--format asff` without a call to AWS: the finding's own account and the
     /// record's region (as if each account imported its own findings).
     pub fn of_record(report: &RecordReport) -> Target {
-        let region = report.aws_region.as_deref().unwrap_or("us-east-1").to_owned();
+        let region = report
+            .aws_region
+            .as_deref()
+            .unwrap_or("us-east-1")
+            .to_owned();
         Target {
             partition: partition(&region).to_owned(),
             region,
