@@ -212,3 +212,93 @@ fn a_replay_without_aws_says_what_to_do() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The function: SNS and Security Hub are independent sinks.
+
+/// A function publishing to `topic` through `sns_endpoint` and importing into Security Hub
+/// through `hub_endpoint` (one of them the fault proxy).
+async fn function(
+    sns_endpoint: &str,
+    hub_endpoint: &str,
+    topic: &str,
+) -> rootwatch::aws::function::Handler<rootwatch::aws::sns::SnsPublisher> {
+    use rootwatch::aws::function::{Config, Handler};
+    let sns_cfg = sdk_config(sns_endpoint).await;
+    let hub_cfg = sdk_config(hub_endpoint).await;
+    let mut config = Config::for_topic(topic);
+    config.security_hub = true;
+    let publisher = rootwatch::aws::sns::SnsPublisher {
+        client: rootwatch::aws::sns::client(&sns_cfg),
+        topic_arn: topic.into(),
+    };
+    let target = rootwatch::aws::securityhub::target(&hub_cfg).await.unwrap();
+    let hub = rootwatch::aws::securityhub::Hub {
+        client: rootwatch::aws::securityhub::client(&hub_cfg),
+        target,
+    };
+    Handler::new(config, publisher).with_security_hub(hub)
+}
+
+fn no_mfa_event() -> String {
+    let rec: Value = serde_json::from_str(
+        &std::fs::read_to_string("events/aws-docs/root-console-login-no-mfa.json").unwrap(),
+    )
+    .unwrap();
+    support::eventbridge(&rec)
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[tokio::test]
+#[ignore = "needs moto_server (make test)"]
+async fn function_imports_into_security_hub_while_sns_fails_and_the_retry_publishes_once() {
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    let (topic, queue) = support::topic_with_queue(&cfg, "alerts", true).await;
+    let proxy = FaultProxy::start(moto.port);
+    let h = function(&proxy.endpoint, &moto.endpoint, &topic).await;
+    proxy.fail(Fault::Status(500));
+    let first = h.handle(&no_mfa_event()).await;
+    assert!(first.is_err(), "SNS failed: the invocation is retried");
+    assert_eq!(
+        findings(&cfg).await.len(),
+        1,
+        "Security Hub imported all the same"
+    );
+    assert!(support::drain(&cfg, &queue, 0, WAIT).await.is_empty());
+
+    proxy.pass();
+    h.handle(&no_mfa_event()).await.unwrap();
+    assert_eq!(support::drain(&cfg, &queue, 1, WAIT).await.len(), 1);
+    assert_eq!(
+        findings(&cfg).await.len(),
+        1,
+        "re-imported: updated, not added"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server (make test)"]
+async fn function_publishes_sns_once_while_security_hub_fails_and_retries_the_import() {
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    let (topic, queue) = support::topic_with_queue(&cfg, "alerts", true).await;
+    let proxy = FaultProxy::start(moto.port);
+    // GetCallerIdentity at start goes through the proxy too.
+    let h = function(&moto.endpoint, &proxy.endpoint, &topic).await;
+    proxy.fail(Fault::Status(500));
+    let first = h.handle(&no_mfa_event()).await;
+    let err = first.expect_err("Security Hub failed: the invocation is retried");
+    assert!(err.to_string().contains("Security Hub"), "{err}");
+    assert_eq!(support::drain(&cfg, &queue, 1, WAIT).await.len(), 1);
+    assert!(findings(&cfg).await.is_empty());
+
+    proxy.pass();
+    h.handle(&no_mfa_event()).await.unwrap();
+    assert_eq!(findings(&cfg).await.len(), 1);
+    assert!(
+        support::drain(&cfg, &queue, 0, WAIT).await.is_empty(),
+        "the retry publishes no second alert"
+    );
+}

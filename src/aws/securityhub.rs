@@ -133,18 +133,27 @@ fn error_text<E: std::error::Error>(e: &E) -> String {
     crate::core::sanitize::clean(&s, crate::core::sanitize::MAX_TEXT)
 }
 
+/// Where the function imports: the client and the calling account's default product.
+#[derive(Clone)]
+pub struct Hub {
+    pub client: aws_sdk_securityhub::Client,
+    pub target: Target,
+}
+
 /// Imports `docs`, in batches of [`MAX_BATCH`]; returns how many were imported and those that
-/// still failed after [`ATTEMPTS`] attempts.
+/// still failed after `attempts` attempts (replay: [`ATTEMPTS`]; the function: 1, since Lambda or
+/// SQS retries the whole input within the invocation's time).
 pub async fn import(
     client: &aws_sdk_securityhub::Client,
     docs: &[Document],
+    attempts: u32,
 ) -> (usize, Vec<Failed>) {
     let mut imported = 0;
     let mut failed = Vec::new();
     for chunk in docs.chunks(MAX_BATCH) {
         let mut pending: Vec<&Document> = chunk.iter().collect();
         let mut reasons: Vec<String> = vec![String::new(); pending.len()];
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..attempts.max(1) {
             if attempt > 0 {
                 tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
             }

@@ -118,7 +118,11 @@ impl Hub {
         }
         let batch = std::mem::take(&mut self.pending);
         let docs: Vec<asff::Document> = batch.iter().map(|(d, _)| d.clone()).collect();
-        let (imported, failed) = self.rt.block_on(securityhub::import(&self.client, &docs));
+        let (imported, failed) = self.rt.block_on(securityhub::import(
+            &self.client,
+            &docs,
+            securityhub::ATTEMPTS,
+        ));
         let c = &self.counts;
         c.imported.set(c.imported.get() + imported as u64);
         c.failed.set(c.failed.get() + failed.len() as u64);

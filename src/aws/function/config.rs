@@ -26,6 +26,9 @@ pub struct Config {
     /// The pattern rules: `ROOT_LOGIN_FAILURES`, `ROOT_LOGIN_WINDOW_MINUTES`, `SPRAY_ACCOUNTS`,
     /// `SPRAY_WINDOW_MINUTES`, `NEW_CALLER_DAYS`.
     pub patterns: crate::core::patterns::PatternConfig,
+    /// `SECURITY_HUB` (`true` or `false`, default `false`): also import every alerting finding
+    /// into Security Hub, as the function's account's default product.
+    pub security_hub: bool,
 }
 
 /// CloudTrail delivers most events within about 5 minutes of the API call: the default wait
@@ -60,6 +63,7 @@ impl Config {
             session_capacity: crate::core::session::MEMORY_CAPACITY,
             assume_root_wait: ASSUME_ROOT_WAIT_SECONDS,
             patterns: Default::default(),
+            security_hub: false,
         }
     }
 }
@@ -78,7 +82,7 @@ pub enum ConfigError {
 
 impl Config {
     /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
-    /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
+    /// (`standard` or `chatbot`), `SECURITY_HUB`, `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
     /// `DETECTOR_RESOURCES` and `LOG_BUCKETS` (comma-separated lists), `SESSION_CAPACITY` (else
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`) and `ASSUME_ROOT_WAIT_SECONDS`.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -212,6 +216,18 @@ impl Config {
             new_caller_memory: at_least_one("NEW_CALLER_DAYS", number("NEW_CALLER_DAYS", 3650)?)?
                 .map_or(d.new_caller_memory, |days| days * 86_400),
         };
+        let security_hub = match get("SECURITY_HUB").as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "SECURITY_HUB",
+                    value: v.to_owned(),
+                    why: "expected true or false".into(),
+                })
+            }
+        };
         Ok(Config {
             topic_arn,
             min_severity,
@@ -222,6 +238,7 @@ impl Config {
             session_capacity,
             assume_root_wait,
             patterns,
+            security_hub,
         })
     }
 
