@@ -49,6 +49,7 @@ SAM_VARIANTS = {
         "us-east-1",
     ),
     "log archive alone": ({**LOG_ARCHIVE, "CloudTrailRules": "false"}, "eu-west-1"),
+    "security hub, log archive too": ({**LOG_ARCHIVE, "SecurityHub": "true"}, "us-east-1"),
 }
 FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Serverless::Function")
 
@@ -140,6 +141,8 @@ def expected_sids(d: Deployment, kind: str) -> list[str]:
         sids.append("SessionsTable")
     if p["EnableTracing"] == "true":
         sids.append("XRayTraces")
+    if kind == "event" and p.get("SecurityHub") == "true":
+        sids.append("ImportFindings")
     return sids
 
 
@@ -185,8 +188,14 @@ def test_each_function_has_its_own_role_with_only_what_it_needs(name):
                     assert listed(s["Action"]) == ["s3:GetObject"]
                 else:
                     assert "*" not in resource, f"{kind} {s['Sid']}: {resource}"
+        if "ImportFindings" in by_sid:
+            # BatchImportFindings only, on this account's default product only.
+            s = by_sid["ImportFindings"]
+            assert listed(s["Action"]) == ["securityhub:BatchImportFindings"]
+            assert listed(s["Resource"]) == [f"arn:aws:securityhub:{d.region}:{ACCOUNT}:product/{ACCOUNT}/default"]
         text = repr(sts)
         if kind == "event":
+            assert ("securityhub:" in text) == (settings(d).get("SecurityHub") == "true")
             assert "s3:" not in text and LOG_KEY_ARN not in text, "the event function reads no log files"
         else:
             assert "sqs:SendMessage" not in text

@@ -35,6 +35,11 @@ export interface RootActivityDetectorProps {
   readonly minSeverity?: Severity;
   /** ALERT_FORMAT. @default 'standard' */
   readonly alertFormat?: 'standard' | 'chatbot';
+  /**
+   * SECURITY_HUB: the event function also imports every alerting finding into AWS Security Hub,
+   * as this account's default product (Security Hub must be enabled in the region). @default false
+   */
+  readonly securityHub?: boolean;
   /** Create the DynamoDB sessions table (SESSIONS_TABLE). @default true */
   readonly sessionTracking?: boolean;
   /** WATCHED_ROLES: role-ARN patterns, `*` wildcard. @default none */
@@ -518,7 +523,18 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail()]);
+      // SECURITY_HUB: import into this account's default product only; sts:GetCallerIdentity
+      // (which names the account) needs no permission.
+      const importFindings = props.securityHub
+        ? [
+            new iam.PolicyStatement({
+              sid: 'ImportFindings',
+              actions: ['securityhub:BatchImportFindings'],
+              resources: [`arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`],
+            }),
+          ]
+        : [];
+      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail(), ...importFindings]);
     }
 
     let logArchivePolicy: iam.Policy | undefined;
@@ -688,7 +704,7 @@ export class RootActivityDetector extends Construct {
         memorySize: 256,
         timeout: FUNCTION_TIMEOUT,
         reservedConcurrentExecutions: concurrency,
-        environment,
+        environment: { ...environment, SECURITY_HUB: props.securityHub ? 'true' : 'false' },
         logGroup: this.logGroup,
       });
       if (this.bufferQueue) {
