@@ -173,7 +173,7 @@ fn asff_title_and_description_stay_within_their_limits() {
     let mut rec: Value =
         serde_json::from_str(&std::fs::read_to_string(SSO_ASSUME_ROOT).unwrap()).unwrap();
     let long = format!("{}{}", "🦀".repeat(60), "x".repeat(2000));
-    rec["userIdentity"]["arn"] = Value::String(format!(
+    rec["detail"]["userIdentity"]["arn"] = Value::String(format!(
         "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/{long}"
     ));
     let dir = tempfile::tempdir().unwrap();
@@ -290,4 +290,30 @@ fn every_asff_document_of_the_samples_is_valid_for_batch_import_findings() {
     let (code, said) = validate("scripts/validate-asff.py", &format!("{d}\n"));
     assert_eq!(code, 1, "{said}");
     assert!(said.contains("Resources"), "{said}");
+}
+
+/// The JSON block after `marker` in docs/findings.md.
+fn doc_block(marker: &str) -> Value {
+    let text = std::fs::read_to_string("docs/findings.md").unwrap();
+    let at = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} not in docs/findings.md"));
+    let rest = &text[at..];
+    let start = rest.find("```json\n").unwrap() + 8;
+    let end = start + rest[start..].find("```").unwrap();
+    serde_json::from_str(&rest[start..end]).unwrap()
+}
+
+#[test]
+fn the_samples_in_docs_findings_are_what_replay_prints() {
+    let ocsf = doc_block(
+        "`rootwatch replay --format ocsf events/aws-docs/root-console-login-no-mfa.json`",
+    );
+    assert_eq!(ocsf, docs("ocsf", NO_MFA)[0]);
+    let mut asff = doc_block("The same command's output");
+    let mut got = docs("asff", NO_MFA)[0].clone();
+    // UpdatedAt is the time of the run.
+    asff.as_object_mut().unwrap().remove("UpdatedAt");
+    got.as_object_mut().unwrap().remove("UpdatedAt");
+    assert_eq!(asff, got);
 }

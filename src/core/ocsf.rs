@@ -129,7 +129,7 @@ fn src_endpoint(report: &RecordReport) -> Option<Value> {
 pub fn description(report: &RecordReport, finding: &Finding) -> String {
     let p = &report.principal;
     let mut d = format!(
-        "{} {}:{} by {} ({}) in account {}, region {}, at {}",
+        "{}: {}:{} by {} ({}) in account {}, region {}, at {}",
         finding.title.trim_end_matches('.'),
         report.event_source.as_deref().unwrap_or("?"),
         report.event_name.as_deref().unwrap_or("?"),

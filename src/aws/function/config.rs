@@ -317,4 +317,24 @@ mod tests {
         let bad = Config::from_env(env(&[TOPIC, ("ASSUME_ROOT_WAIT_SECONDS", "-5")]));
         assert!(bad.is_err());
     }
+
+    #[test]
+    fn security_hub_is_opt_in_true_or_false() {
+        assert!(!Config::from_env(env(&[TOPIC])).unwrap().security_hub);
+        let on = Config::from_env(env(&[TOPIC, ("SECURITY_HUB", "TRUE")])).unwrap();
+        assert!(on.security_hub);
+        let off = Config::from_env(env(&[TOPIC, ("SECURITY_HUB", "false")])).unwrap();
+        assert!(!off.security_hub);
+        let bad = Config::from_env(env(&[TOPIC, ("SECURITY_HUB", "yes")]));
+        assert!(
+            matches!(
+                bad,
+                Err(ConfigError::Invalid {
+                    name: "SECURITY_HUB",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
 }
