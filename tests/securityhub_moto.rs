@@ -105,15 +105,26 @@ async fn replay_imports_every_finding_once_and_a_second_import_updates() {
     let (_dir, path) = samples();
     let ids = sample_ids(&path);
     assert_eq!(ids.len(), RECORDS);
+    // Through the fault proxy, passing everything: it counts the calls.
+    let proxy = FaultProxy::start(moto.port);
 
     let (stderr, code) = tokio::task::spawn_blocking({
-        let (e, p) = (moto.endpoint.clone(), path.clone());
+        let (e, p) = (proxy.endpoint.clone(), path.clone());
         move || replay_to_hub(&e, &p)
     })
     .await
     .unwrap();
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains(" 0 failed"), "{stderr}");
+    assert!(
+        stderr.contains("130 finding(s) imported into Security Hub, 0 failed"),
+        "{stderr}"
+    );
+    let imports = proxy
+        .seen()
+        .iter()
+        .filter(|s| s.action != "GetCallerIdentity")
+        .count();
+    assert_eq!(imports, 2, "130 findings: one call of 100 and one of 30");
     let got = findings(&cfg).await;
     assert_eq!(got.len(), ids.len(), "one Security Hub finding per finding");
     let got_ids: std::collections::BTreeSet<String> =
