@@ -313,3 +313,35 @@ async fn function_publishes_sns_once_while_security_hub_fails_and_retries_the_im
         "the retry publishes no second alert"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server (make test)"]
+async fn queued_message_whose_import_failed_is_returned_and_its_retry_publishes_no_second_alert() {
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    let (topic, queue) = support::topic_with_queue(&cfg, "alerts", true).await;
+    let proxy = FaultProxy::start(moto.port);
+    let h = function(&moto.endpoint, &proxy.endpoint, &topic).await;
+    let benign = std::fs::read_to_string("events/principals/iam_user.json").unwrap();
+    let batch = support::sqs_event(&[("m-root", &no_mfa_event()), ("m-benign", &benign)]);
+    proxy.fail(Fault::Status(500));
+    let first = h.handle(&batch).await.unwrap();
+    assert_eq!(
+        first["batchItemFailures"],
+        serde_json::json!([{ "itemIdentifier": "m-root" }]),
+        "only the message whose finding was not imported comes back"
+    );
+    assert_eq!(support::drain(&cfg, &queue, 1, WAIT).await.len(), 1);
+
+    proxy.pass();
+    let again = h
+        .handle(&support::sqs_event(&[("m-root", &no_mfa_event())]))
+        .await
+        .unwrap();
+    assert_eq!(again["batchItemFailures"], serde_json::json!([]));
+    assert_eq!(findings(&cfg).await.len(), 1);
+    assert!(
+        support::drain(&cfg, &queue, 0, WAIT).await.is_empty(),
+        "no second alert"
+    );
+}
