@@ -345,3 +345,44 @@ async fn queued_message_whose_import_failed_is_returned_and_its_retry_publishes_
         "no second alert"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server (make test)"]
+async fn log_file_whose_import_failed_is_retried_without_a_second_alert() {
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    let (topic, queue) = support::topic_with_queue(&cfg, "alerts", true).await;
+    let s3 = support::s3_bucket(&cfg, "trail-logs").await;
+    let key = support::trail_key(
+        "o-abc",
+        "111122223333",
+        "us-east-1",
+        "2026-11-24",
+        "0745",
+        "sh01",
+    );
+    let records = support::records_of("events/aws-docs/root-console-login-no-mfa.json");
+    support::put_object(&s3, "trail-logs", &key, support::log_object(&records)).await;
+    let proxy = FaultProxy::start(moto.port);
+    let h = function(&moto.endpoint, &proxy.endpoint, &topic)
+        .await
+        .with_objects(rootwatch::aws::s3::S3Objects {
+            client: support::s3_client(&cfg),
+        });
+    let notice = support::s3_notification("trail-logs", &[&key]);
+    proxy.fail(Fault::Status(500));
+    let err = h.handle(&notice).await.expect_err("the object is retried");
+    assert!(
+        err.to_string().contains("not imported into Security Hub"),
+        "{err}"
+    );
+    assert_eq!(support::drain(&cfg, &queue, 1, WAIT).await.len(), 1);
+
+    proxy.pass();
+    h.handle(&notice).await.unwrap();
+    assert_eq!(findings(&cfg).await.len(), 1);
+    assert!(
+        support::drain(&cfg, &queue, 0, WAIT).await.is_empty(),
+        "no second alert"
+    );
+}
