@@ -141,7 +141,7 @@ def expected_sids(d: Deployment, kind: str) -> list[str]:
         sids.append("SessionsTable")
     if p["EnableTracing"] == "true":
         sids.append("XRayTraces")
-    if kind == "event" and p.get("SecurityHub") == "true":
+    if p.get("SecurityHub") == "true":
         sids.append("ImportFindings")
     return sids
 
@@ -194,8 +194,8 @@ def test_each_function_has_its_own_role_with_only_what_it_needs(name):
             assert listed(s["Action"]) == ["securityhub:BatchImportFindings"]
             assert listed(s["Resource"]) == [f"arn:aws:securityhub:{d.region}:{ACCOUNT}:product/{ACCOUNT}/default"]
         text = repr(sts)
+        assert ("securityhub:" in text) == (settings(d).get("SecurityHub") == "true")
         if kind == "event":
-            assert ("securityhub:" in text) == (settings(d).get("SecurityHub") == "true")
             assert "s3:" not in text and LOG_KEY_ARN not in text, "the event function reads no log files"
         else:
             assert "sqs:SendMessage" not in text

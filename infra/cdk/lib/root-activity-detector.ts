@@ -36,7 +36,7 @@ export interface RootActivityDetectorProps {
   /** ALERT_FORMAT. @default 'standard' */
   readonly alertFormat?: 'standard' | 'chatbot';
   /**
-   * SECURITY_HUB: the event function also imports every alerting finding into AWS Security Hub,
+   * SECURITY_HUB: both functions also import every alerting finding into AWS Security Hub,
    * as this account's default product (Security Hub must be enabled in the region). @default false
    */
   readonly securityHub?: boolean;
@@ -487,6 +487,18 @@ export class RootActivityDetector extends Construct {
       }
       return out;
     };
+    // SECURITY_HUB (both functions): import into this account's default product only;
+    // sts:GetCallerIdentity (which names the account) needs no permission.
+    const importFindings = () =>
+      props.securityHub
+        ? [
+            new iam.PolicyStatement({
+              sid: 'ImportFindings',
+              actions: ['securityhub:BatchImportFindings'],
+              resources: [`arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`],
+            }),
+          ]
+        : [];
     const rolePolicy = (policyId: string, role: iam.Role, statements: iam.PolicyStatement[]) => {
       const rp = new iam.Policy(this, policyId, { statements, roles: [role] });
       Validations.of(rp).acknowledge({
@@ -523,18 +535,7 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-      // SECURITY_HUB: import into this account's default product only; sts:GetCallerIdentity
-      // (which names the account) needs no permission.
-      const importFindings = props.securityHub
-        ? [
-            new iam.PolicyStatement({
-              sid: 'ImportFindings',
-              actions: ['securityhub:BatchImportFindings'],
-              resources: [`arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`],
-            }),
-          ]
-        : [];
-      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail(), ...importFindings]);
+      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail(), ...importFindings()]);
     }
 
     let logArchivePolicy: iam.Policy | undefined;
@@ -562,7 +563,7 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail(true)]);
+      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail(true), ...importFindings()]);
       Validations.of(logArchivePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.bucket}/${logArchive.prefix}*]`,
         reason:
@@ -739,7 +740,7 @@ export class RootActivityDetector extends Construct {
         memorySize: 512,
         timeout: LOG_ARCHIVE_TIMEOUT,
         reservedConcurrentExecutions: logArchive.concurrency,
-        environment: { ...environment, LOG_BUCKETS: logArchive.bucket },
+        environment: { ...environment, SECURITY_HUB: props.securityHub ? 'true' : 'false', LOG_BUCKETS: logArchive.bucket },
         logGroup: logArchiveLogGroup,
       });
       const mapping = new lambda.EventSourceMapping(this, 'LogArchiveMapping', {

@@ -14,7 +14,7 @@
 //! (`PermanentFailure`).
 //!
 //! Security Hub (`SECURITY_HUB=true`) is a second, independent sink of the same findings
-//! (EventBridge and SQS inputs): imported after SNS whatever SNS did, so an SNS failure does not
+//! (every input; for an object in `objects.rs`): imported after SNS whatever SNS did, so an SNS failure does not
 //! stop the import. A finding Security Hub does not take makes its input retryable like a failed
 //! publish; on the retry SNS publishes nothing again (the alert's claim is settled,
 //! `claims.rs`) while Security Hub imports the finding again, which updates it (same `Id`)
