@@ -285,3 +285,56 @@ fn the_documented_example_file_and_finding_are_what_the_code_reads_and_writes() 
     let shown: serde_json::Value = serde_json::from_str(&block("```json\n")).unwrap();
     assert_eq!(serde_json::to_value(&report.findings[0]).unwrap(), shown);
 }
+
+/// Issue 17: a covered finding stays in `--format ocsf` as OCSF's "Suppressed" status (status_id
+/// 3 of the Detection Finding class) and in `--format asff` with `Workflow.Status` SUPPRESSED,
+/// both with the entry's reason; without the file the same finding is "New" and has no workflow.
+#[test]
+fn ocsf_and_asff_keep_a_covered_finding_marked_suppressed() {
+    let d = tempfile::tempdir().unwrap();
+    let expires = date_in(30);
+    let file = write(
+        d.path(),
+        "s.toml",
+        format!(
+            "[[suppress]]\nrule = \"root-console-login\"\nreason = \"drill SEC-1234\"\nexpires = {expires}\n"
+        )
+        .as_bytes(),
+    );
+    let (out, err, code) = replay(&file, &["--format", "ocsf", NOMFA]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(doc["finding_info"]["analytic"]["uid"], "root-console-login");
+    assert_eq!(
+        (doc["status_id"].as_i64(), doc["status"].as_str()),
+        (Some(3), Some("Suppressed"))
+    );
+    let detail = doc["status_detail"].as_str().unwrap();
+    assert!(
+        detail.contains("drill SEC-1234") && detail.contains(&expires),
+        "{detail}"
+    );
+
+    let (out, err, code) = replay(&file, &["--format", "asff", NOMFA]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(doc["GeneratorId"], "root-console-login");
+    assert_eq!(doc["Workflow"]["Status"], "SUPPRESSED");
+    assert_eq!(
+        doc["ProductFields"]["rootwatch/suppressedReason"],
+        "drill SEC-1234"
+    );
+
+    for (format, field) in [("ocsf", "status_id"), ("asff", "Workflow")] {
+        let out = rootwatch()
+            .args(["replay", "--format", format, NOMFA])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+        match format {
+            "ocsf" => assert_eq!(doc[field], 1, "{doc}"),
+            _ => assert!(doc.get(field).is_none(), "{doc}"),
+        }
+    }
+}

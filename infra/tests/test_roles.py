@@ -50,6 +50,7 @@ SAM_VARIANTS = {
         "us-east-1",
     ),
     "log archive alone": ({**LOG_ARCHIVE, "CloudTrailRules": "false"}, "eu-west-1"),
+    "security hub, log archive too": ({**LOG_ARCHIVE, "SecurityHub": "true"}, "us-east-1"),
 }
 # The example suppression file of infra/infra.mk's synth (both CDK stacks).
 SUPPRESSIONS = "s3://example-rootwatch-config/rootwatch/suppressions.toml"
@@ -147,6 +148,8 @@ def expected_sids(d: Deployment, kind: str) -> list[str]:
         sids.append("ReadTheSuppressionFile")
     if p.get("EnableTracing") == "true":
         sids.append("XRayTraces")
+    if p.get("SecurityHub") == "true":
+        sids.append("ImportFindings")
     return sids
 
 
@@ -195,7 +198,13 @@ def test_each_function_has_its_own_role_with_only_what_it_needs(name):
                     assert listed(s["Action"]) == ["s3:GetObject"]
                 else:
                     assert "*" not in resource, f"{kind} {s['Sid']}: {resource}"
+        if "ImportFindings" in by_sid:
+            # BatchImportFindings only, on this account's default product only.
+            s = by_sid["ImportFindings"]
+            assert listed(s["Action"]) == ["securityhub:BatchImportFindings"]
+            assert listed(s["Resource"]) == [f"arn:aws:securityhub:{d.region}:{ACCOUNT}:product/{ACCOUNT}/default"]
         text = repr([s for s in sts if s["Sid"] != "ReadTheSuppressionFile"])
+        assert ("securityhub:" in text) == (settings(d).get("SecurityHub") == "true")
         if kind == "event":
             assert "s3:" not in text and LOG_KEY_ARN not in text, "the event function reads no log files"
         else:

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod dynamo;
 pub mod function;
 pub mod s3;
+pub mod securityhub;
 pub mod sns;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]

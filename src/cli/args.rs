@@ -25,7 +25,8 @@ pub(crate) enum Command {
     /// everything readable was processed).
     Replay {
         /// Output format: `table` for a person, `jsonl` one JSON object per record, `json` one
-        /// document, `alert` the e-mail text of each alert (findings at --alert-min-severity or above).
+        /// document, `alert` the e-mail text of each alert (findings at --alert-min-severity or above),
+        /// `ocsf` and `asff` one finding document per line.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Drop findings below this severity (info, low, medium, high, critical).
@@ -44,6 +45,10 @@ pub(crate) enum Command {
         /// Lowest severity that is published with --sns-topic-arn.
         #[arg(long, default_value = "medium", value_parser = parse_severity)]
         alert_min_severity: Severity,
+        /// Also import every finding into AWS Security Hub (BatchImportFindings, 100 per call)
+        /// as the calling account's default product; AWS configuration as for --sns-topic-arn.
+        #[arg(long)]
+        security_hub: bool,
         /// Alert format with --sns-topic-arn: standard or chatbot.
         #[arg(long, default_value = "standard")]
         alert_format: crate::core::alert::AlertFormat,
@@ -160,6 +165,10 @@ pub(crate) enum Format {
     Json,
     /// The e-mail text of each alert (what an SNS e-mail subscriber reads).
     Alert,
+    /// One OCSF Detection Finding (class 2004, OCSF 1.5.0) per finding, one per line.
+    Ocsf,
+    /// One AWS Security Finding Format (ASFF) document per finding, one per line.
+    Asff,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]

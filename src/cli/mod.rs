@@ -5,6 +5,7 @@
 pub mod args;
 pub mod backfill;
 pub mod fetch;
+pub mod findings;
 pub mod outputs;
 pub mod render;
 pub mod suppressions;
@@ -147,6 +148,7 @@ pub(crate) fn run() -> Result<ExitCode> {
             sns_topic_arn,
             alert_min_severity,
             alert_format,
+            security_hub,
             sessions,
             patterns,
             threads,
@@ -209,6 +211,12 @@ pub(crate) fn run() -> Result<ExitCode> {
                     })
                 }
             };
+            let hub_counts = std::rc::Rc::new(findings::HubCounts::default());
+            let hub = if security_hub {
+                Some(findings::hub(std::rc::Rc::clone(&hub_counts))?)
+            } else {
+                None
+            };
             let draw = !no_progress && io::stderr().is_terminal();
             let fetched = if any_s3 {
                 Some(fetch(&paths, &range, draw)?)
@@ -235,23 +243,34 @@ pub(crate) fn run() -> Result<ExitCode> {
                 Color::Never => false,
                 Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
+            let hubbed = |inner: Box<dyn Output>| findings::ToSecurityHub { inner, hub };
             let (stats, errors, backfilled) = match format {
                 Format::Jsonl => {
-                    run_replay(Jsonl { out }, &paths, fetched, &opts, progress, backfill)?
+                    let inner = hubbed(Box::new(Jsonl { out }));
+                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
                 }
                 Format::Json => {
-                    run_replay(Json::new(out), &paths, fetched, &opts, progress, backfill)?
+                    let inner = hubbed(Box::new(Json::new(out)));
+                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
                 }
                 Format::Table => {
-                    let inner = Table { out, color };
+                    let inner = hubbed(Box::new(Table { out, color }));
                     run_replay(inner, &paths, fetched, &opts, progress, backfill)?
                 }
                 Format::Alert => {
-                    let inner = AlertText {
+                    let inner = hubbed(Box::new(AlertText {
                         out,
                         min: alert_min_severity,
                         format: alert_format,
-                    };
+                    }));
+                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
+                }
+                Format::Ocsf => {
+                    let inner = hubbed(Box::new(findings::OcsfLines { out }));
+                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
+                }
+                Format::Asff => {
+                    let inner = hubbed(Box::new(findings::AsffLines { out }));
                     run_replay(inner, &paths, fetched, &opts, progress, backfill)?
                 }
             };
@@ -265,6 +284,16 @@ pub(crate) fn run() -> Result<ExitCode> {
                 );
                 if not_published > 0 {
                     eprintln!("rootwatch: {not_published} alert(s) were not published (see above); replay again to retry");
+                    failed = true;
+                }
+            }
+            if security_hub {
+                let (imported, not_imported) = (hub_counts.imported.get(), hub_counts.failed.get());
+                eprintln!(
+                    "rootwatch: {imported} finding(s) imported into Security Hub, {not_imported} failed"
+                );
+                if not_imported > 0 {
+                    eprintln!("rootwatch: {not_imported} finding(s) were not imported (see above); replay again to retry (a finding imported twice is updated, not duplicated)");
                     failed = true;
                 }
             }

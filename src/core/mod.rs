@@ -5,11 +5,14 @@
 //! `std::net`, the system clock or another part of this crate.
 
 pub mod alert;
+pub mod asff;
 pub mod assume;
 pub mod catalog;
 pub mod classify;
+pub mod finding_uid;
 pub mod lenient;
 pub mod model;
+pub mod ocsf;
 pub mod patterns;
 pub mod pipeline;
 pub mod record;

@@ -29,6 +29,7 @@ export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
     heartbeatSchedule: ctx('heartbeatSchedule') !== undefined ? String(ctx('heartbeatSchedule')) : undefined,
     minSeverity: (ctx('minSeverity') as Severity) ?? 'medium',
     alertFormat: ctx('alertFormat') ?? 'standard',
+    securityHub: flag(ctx('securityHub'), false),
     sessionTracking: flag(ctx('sessionTracking'), true),
     watchedRoles: list(ctx('watchedRoles')),
     trustedAccounts: list(ctx('trustedAccounts')),

@@ -35,6 +35,11 @@ export interface RootActivityDetectorProps {
   readonly minSeverity?: Severity;
   /** ALERT_FORMAT. @default 'standard' */
   readonly alertFormat?: 'standard' | 'chatbot';
+  /**
+   * SECURITY_HUB: both functions also import every alerting finding into AWS Security Hub,
+   * as this account's default product (Security Hub must be enabled in the region). @default false
+   */
+  readonly securityHub?: boolean;
   /** Create the DynamoDB sessions table (SESSIONS_TABLE). @default true */
   readonly sessionTracking?: boolean;
   /** WATCHED_ROLES: role-ARN patterns, `*` wildcard. @default none */
@@ -501,6 +506,18 @@ export class RootActivityDetector extends Construct {
       }
       return out;
     };
+    // SECURITY_HUB (both functions): import into this account's default product only;
+    // sts:GetCallerIdentity (which names the account) needs no permission.
+    const importFindings = () =>
+      props.securityHub
+        ? [
+            new iam.PolicyStatement({
+              sid: 'ImportFindings',
+              actions: ['securityhub:BatchImportFindings'],
+              resources: [`arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`],
+            }),
+          ]
+        : [];
     const rolePolicy = (policyId: string, role: iam.Role, statements: iam.PolicyStatement[]) => {
       const rp = new iam.Policy(this, policyId, { statements, roles: [role] });
       Validations.of(rp).acknowledge({
@@ -537,7 +554,7 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail()]);
+      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail(), ...importFindings()]);
     }
 
     let logArchivePolicy: iam.Policy | undefined;
@@ -565,7 +582,7 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail(true)]);
+      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail(true), ...importFindings()]);
       Validations.of(logArchivePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.bucket}/${logArchive.prefix}*]`,
         reason:
@@ -708,7 +725,7 @@ export class RootActivityDetector extends Construct {
         memorySize: 256,
         timeout: FUNCTION_TIMEOUT,
         reservedConcurrentExecutions: concurrency,
-        environment,
+        environment: { ...environment, SECURITY_HUB: props.securityHub ? 'true' : 'false' },
         logGroup: this.logGroup,
       });
       if (this.bufferQueue) {
@@ -743,7 +760,7 @@ export class RootActivityDetector extends Construct {
         memorySize: 512,
         timeout: LOG_ARCHIVE_TIMEOUT,
         reservedConcurrentExecutions: logArchive.concurrency,
-        environment: { ...environment, LOG_BUCKETS: logArchive.bucket },
+        environment: { ...environment, SECURITY_HUB: props.securityHub ? 'true' : 'false', LOG_BUCKETS: logArchive.bucket },
         logGroup: logArchiveLogGroup,
       });
       const mapping = new lambda.EventSourceMapping(this, 'LogArchiveMapping', {

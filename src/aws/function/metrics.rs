@@ -59,6 +59,10 @@ pub struct Counts {
     pub suppression_errors: u64,
     /// Expired entries seen at those reads (ignored).
     pub suppressions_expired: u64,
+    /// Findings imported into Security Hub (`SECURITY_HUB=true`).
+    pub security_hub_imported: u64,
+    /// Findings not imported (refused, failed, or no time left): their inputs are retried.
+    pub security_hub_failed: u64,
 }
 
 impl Counts {
@@ -123,6 +127,11 @@ pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
         metric("FindingsSuppressed".into(), c.suppressed);
         metric("SuppressionFileErrors".into(), c.suppression_errors);
         metric("SuppressionsExpired".into(), c.suppressions_expired);
+    }
+    // Only invocations that imported into Security Hub (or tried) send these.
+    if c.security_hub_imported + c.security_hub_failed > 0 {
+        metric("SecurityHubImported".into(), c.security_hub_imported);
+        metric("SecurityHubFailed".into(), c.security_hub_failed);
     }
     for (class, n) in &c.by_class {
         metric(format!("Records_{class}"), *n);

@@ -12,6 +12,12 @@
 //! `TemporaryFailure`); a missing or forbidden object, a corrupt one, or one in a bucket not in
 //! `LOG_BUCKETS` is logged with its bucket and key, counted and acknowledged
 //! (`PermanentFailure`).
+//!
+//! Security Hub (`SECURITY_HUB=true`) is a second, independent sink of the same findings (objects:
+//! `objects.rs`), imported after SNS whatever SNS did. A finding it does not take (or an import
+//! the deadline leaves no time for) makes its input retryable like a failed publish; the retry
+//! publishes nothing to SNS again (the claim is settled, `claims.rs`) and re-imports the
+//! finding, which updates it (same `Id`) instead of duplicating it.
 
 use crate::aws::s3::{self, NoObjects, Notice, ObjectRef, ObjectSource};
 use crate::aws::sns::{PublishError, Publisher};
@@ -42,6 +48,7 @@ mod hold;
 mod metrics;
 mod objects;
 mod patterns;
+mod security_hub;
 mod sqs;
 mod suppressions;
 
@@ -75,6 +82,8 @@ pub enum RetryableError {
     OutOfTime,
     #[error("{failed} object(s) could not be read or their alerts published; the invocation fails so that Lambda retries it: {first}")]
     Objects { failed: usize, first: String },
+    #[error("{failed} finding(s) could not be imported into Security Hub; the input is retried (its SNS alerts are not published again, a re-imported finding is updated): {first}")]
+    SecurityHub { failed: usize, first: String },
 }
 
 impl RetryableError {
@@ -88,7 +97,8 @@ impl RetryableError {
             (Ok(()), RetryWhy::OutOfTime) => *result = Err(RetryableError::OutOfTime),
             (Err(RetryableError::Publish { failed, .. }), _)
             | (Err(RetryableError::Claimed { failed }), _)
-            | (Err(RetryableError::Objects { failed, .. }), _) => *failed += 1,
+            | (Err(RetryableError::Objects { failed, .. }), _)
+            | (Err(RetryableError::SecurityHub { failed, .. }), _) => *failed += 1,
             (Err(RetryableError::Waiting { records }), _) => *records += 1,
             (Err(RetryableError::OutOfTime), _) => {}
         }
@@ -123,6 +133,8 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     /// links this feature too, and must hold no more than the shipped one).
     #[cfg(any(test, feature = "testing"))]
     pub reports: Option<std::sync::Mutex<Vec<crate::core::model::RecordReport>>>,
+    /// `SECURITY_HUB=true`: where findings are imported, beside SNS.
+    pub security_hub: Option<crate::aws::securityhub::Hub>,
     clock: fn() -> i64,
     clock_ms: fn() -> i64,
     /// The last read of `SUPPRESSIONS_S3_URI`.
@@ -159,6 +171,7 @@ impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
             objects: NoObjects,
             #[cfg(any(test, feature = "testing"))]
             reports: Default::default(),
+            security_hub: None,
             clock: metrics::now_s,
             clock_ms: || metrics::now_ms() as i64,
             suppressions: Default::default(),
@@ -178,10 +191,17 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             pipeline: self.pipeline,
             #[cfg(any(test, feature = "testing"))]
             reports: self.reports,
+            security_hub: self.security_hub,
             clock: self.clock,
             clock_ms: self.clock_ms,
             suppressions: self.suppressions,
         }
+    }
+
+    /// Imports every alerting finding into Security Hub too (`SECURITY_HUB=true`).
+    pub fn with_security_hub(mut self, hub: crate::aws::securityhub::Hub) -> Self {
+        self.security_hub = Some(hub);
+        self
     }
 
     /// Keeps every report from now on, in [`Handler::reports`] (tests).
@@ -388,6 +408,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         pending.sort_by_key(|p| p.time.unwrap_or(i64::MAX));
         let mut results: Vec<Result<(), RetryableError>> = inputs.iter().map(|_| Ok(())).collect();
         let mut alerts: Vec<(usize, Alert)> = Vec::new();
+        let mut findings: Vec<(usize, crate::core::asff::Document)> = Vec::new();
         for p in &pending {
             let Ok(rec) = self.pipeline.parse(&p.json, p.enveloped) else {
                 continue;
@@ -418,11 +439,25 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             ) {
                 alerts.push((p.input, a));
             }
+            if let Some(hub) = &self.security_hub {
+                findings.extend(security_hub::documents(
+                    &report,
+                    self.config.min_severity,
+                    &hub.target,
+                    p.input,
+                    (self.clock)(),
+                ));
+            }
         }
         for (input, delivery) in self.deliver(alerts, inv, counts).await {
             if let Delivery::Retry { why } = delivery {
                 RetryableError::add(&mut results[input], why);
             }
+        }
+        // Security Hub after SNS, whatever SNS did: a sink's failure neither blocks nor
+        // repeats the other's delivery.
+        if let Some(hub) = &self.security_hub {
+            security_hub::import(hub, findings, &mut results, inv, counts).await;
         }
         results
     }
@@ -443,7 +478,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         let found = self.pattern_findings(&report, inv, counts).await;
         report.findings.extend(found);
         if self.config.suppressions.is_some() {
-            let suppressions = self.suppressions(counts).await;
+            // Boxed: a rare S3 read, kept out of every record's future.
+            let suppressions = Box::pin(self.suppressions(counts)).await;
             let now = (self.clock)();
             counts.suppressed += self.pipeline.suppress(&mut report, &suppressions, now) as u64;
         }
