@@ -243,3 +243,105 @@ fn offline_alerts_say_the_session_start_is_not_in_the_input() {
     );
     assert!(!stdout.contains("not yet known"), "{stdout}");
 }
+
+#[test]
+fn sessions_tell_apart_two_principals_with_one_arn() {
+    let (stdout, _, code) = run(rootwatch().args(["sessions", "events/"]));
+    assert_eq!(code, 0);
+    let arn = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/jane.doe@example.com";
+    let heads: Vec<&str> = stdout.lines().filter(|l| l.starts_with(arn)).collect();
+    // Two SSO sessions of jane.doe: principal ids from the samples (userIdentity.principalId).
+    assert_eq!(heads.len(), 2, "{stdout}");
+    assert!(heads[0] != heads[1], "indistinguishable: {heads:?}");
+    assert!(heads
+        .iter()
+        .any(|h| h.contains("principal id AROAAWSRESERVEDSEXAMPLE:jane.doe@example.com")));
+    assert!(heads
+        .iter()
+        .any(|h| h.contains("principal id AROASSOADMINRLEXAMPLE:jane.doe@example.com")));
+}
+
+#[test]
+fn progress_counts_each_file_once_per_pass() {
+    use rootwatch::core::model::RecordReport;
+    use rootwatch::replay::{InputError, Output};
+    #[derive(Default)]
+    struct Seen {
+        passes: Vec<u8>,
+        totals: Vec<(usize, usize)>,
+    }
+    impl Output for Seen {
+        fn record(&mut self, _: &RecordReport) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn error(&mut self, _: &InputError) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn pass_started(&mut self, pass: u8) {
+            self.passes.push(pass);
+        }
+        fn input_started(&mut self, _: &str, n: usize, total: usize) {
+            self.totals.push((n, total));
+        }
+    }
+    let dir = std::path::PathBuf::from("events/sessions/user-role-chain");
+    for threads in [1, 2] {
+        let mut seen = Seen::default();
+        let opts = rootwatch::replay::Options {
+            threads,
+            ..Default::default()
+        };
+        rootwatch::replay::replay(std::slice::from_ref(&dir), &opts, &mut seen).unwrap();
+        // Three files: each pass counts 0..3 of 3, never 6.
+        assert_eq!(seen.passes, [1, 2]);
+        assert!(seen.totals.iter().all(|&(n, total)| total == 3 && n < 3), "{:?}", seen.totals);
+        assert!(seen.totals.iter().filter(|t| t.0 == 2).count() >= 1);
+    }
+}
+
+#[test]
+fn long_principals_are_cut_on_a_terminal_and_whole_elsewhere() {
+    use rootwatch::replay::Output;
+    let long = format!("arn:aws:sts::111122223333:assumed-role/{}/session", "R".repeat(150));
+    let rec = format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","arn":"{long}","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEEXAMPLE00"}},"eventTime":"2026-11-23T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.1","eventID":"e-long","readOnly":false,"eventType":"AwsApiCall","requestParameters":{{"name":"arn:aws:cloudtrail:us-east-1:111122223333:trail/t"}}}}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.json");
+    std::fs::write(&file, rec).unwrap();
+    // Not a terminal: the whole text.
+    let (stdout, _, _) = run(rootwatch().arg("replay").arg(&file));
+    let line = stdout.lines().next().unwrap();
+    assert!(line.contains(&"R".repeat(150)), "{line}");
+    // On a terminal (the width the CLI sets there): cut, marked with an ellipsis.
+    for width in [rootwatch::cli::render::TERMINAL_PRINCIPAL_WIDTH, 30] {
+        let mut table = rootwatch::cli::render::Table {
+            out: Vec::new(),
+            color: false,
+            principal_width: Some(width),
+        };
+        let mut collect = Vec::new();
+        struct Keep<'a>(&'a mut Vec<rootwatch::core::model::RecordReport>);
+        impl Output for Keep<'_> {
+            fn record(&mut self, r: &rootwatch::core::model::RecordReport) -> std::io::Result<()> {
+                self.0.push(r.clone());
+                Ok(())
+            }
+            fn error(&mut self, e: &rootwatch::replay::InputError) -> std::io::Result<()> {
+                panic!("{e}")
+            }
+        }
+        rootwatch::replay::replay(
+            std::slice::from_ref(&file),
+            &Default::default(),
+            &mut Keep(&mut collect),
+        )
+        .unwrap();
+        table.record(&collect[0]).unwrap();
+        let text = String::from_utf8(table.out).unwrap();
+        assert!(!text.contains(&"R".repeat(150)) || text.matches(&"R".repeat(150)).count() == 1, "{text}");
+        let who = text.split("  ").find(|c| c.starts_with("R") || c.contains("RRR")).unwrap();
+        assert_eq!(who.trim().chars().count(), width, "{who}");
+        assert!(who.trim().ends_with('…'), "{who}");
+    }
+}

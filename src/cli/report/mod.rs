@@ -148,7 +148,22 @@ impl Collector {
     }
 
     /// The page's data, with the counts of the whole replay.
-    pub fn data(self, stats: &Stats) -> Data {
+    pub fn data(mut self, stats: &Stats) -> Data {
+        // The table and the graph's leaves in time order (stable: ties keep the input order).
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_by(|&a, &b| self.rows[a].time.cmp(&self.rows[b].time));
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut rows: Vec<Option<Row>> = self.rows.drain(..).map(Some).collect();
+        self.rows = order.iter().filter_map(|&old| rows[old].take()).collect();
+        for list in self.by_session.values_mut() {
+            for i in list.iter_mut() {
+                *i = new_index[*i];
+            }
+            list.sort_unstable();
+        }
         let trees = self.forest.trees();
         let graph = graph(&trees, &self.by_session);
         Data {
@@ -207,9 +222,10 @@ pub fn graph(
     }
     trees
         .iter()
-        .map(|t| GraphNode {
+        .zip(crate::cli::tree::labels(trees))
+        .map(|(t, label)| GraphNode {
             kind: "origin",
-            label: t.who().to_owned(),
+            label,
             detail: match &t.account_id {
                 Some(a) => format!("{} in {a}", t.class),
                 None => t.class.to_string(),

@@ -42,7 +42,7 @@ pub fn report(data: &Data) -> serde_json::Result<String> {
     head.push_str("</ul></div>");
     let body = format!(
         "<header><h1>rootwatch report</h1>{head}</header>\
-<section><h2>Timeline</h2><p class=\"hint\">One lane per account; click a finding for its record.</p><div id=\"timeline\"></div></section>\
+<section><h2>Timeline</h2><p class=\"hint legend\">One lane per account; click a finding for its record.<span style=\"background:#b00020\"></span>critical<span style=\"background:#e8590c\"></span>high<span style=\"background:#e0a800\"></span>medium<span style=\"background:#1c7ed6\"></span>low<span style=\"background:#868e96\"></span>info</p><div id=\"timeline\"></div></section>\
 <section id=\"detail\" hidden><h2>Finding</h2><p id=\"detail-title\"></p><pre id=\"detail-record\"></pre></section>\
 <section><h2>Findings</h2><form id=\"filters\" onsubmit=\"return false\"></form><p id=\"shown\"></p><table id=\"findings\"><thead><tr><th>time</th><th>account</th><th>region</th><th>severity</th><th>rule</th><th>principal</th><th>what happened</th><th>source IP</th></tr></thead><tbody></tbody></table><nav id=\"pages\"></nav></section>\
 <section><h2>Sessions</h2><p class=\"hint\">Each origin, the sessions it opened (role hops, AssumeRoot sessions) and the findings of the requests made in them.</p><div id=\"graph\"></div></section>"

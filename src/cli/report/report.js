@@ -33,6 +33,8 @@
     return e;
   }
   function cut(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
+  // Keeps both ends (an ARN's account and its session name).
+  function mid(s, n) { s = String(s); return s.length > n ? s.slice(0, 14) + "\u2026" + s.slice(s.length - (n - 15)) : s; }
   function save() {
     var p = new URLSearchParams();
     for (var k in state) if (state[k] && !(k === "page" && state[k] === "1")) p.set(k, state[k]);
@@ -188,7 +190,7 @@
   function graph() {
     var box = document.getElementById("graph");
     if (!box) return;
-    var NW = 300, NH = 36, GX = 40, GY = 8, FW = 250, FH = 18, MAXF = 5;
+    var NW = 330, NH = 36, GX = 40, GY = 8, FW = 250, FH = 18, MAXF = 5;
     var nodes = [], edges = [], y = 0;
     function place(n, depth) {
       var kids = n.children || [];
@@ -233,9 +235,9 @@
       var g = svg("g", { "class": "node " + n.kind, transform: "translate(" + m.x + "," + m.y + ")" });
       g.appendChild(svg("title", {}, n.label + "\n" + n.detail));
       g.appendChild(svg("rect", { width: NW, height: NH, rx: 4 }));
-      g.appendChild(svg("text", { x: 6, y: 14 }, cut(n.label, 48)));
+      g.appendChild(svg("text", { x: 6, y: 14 }, n.kind === "origin" ? mid(n.label, 50) : cut(n.label, 50)));
       var req = n.requests + (n.requests === 1 ? " request" : " requests");
-      g.appendChild(svg("text", { x: 6, y: 29, fill: "#5c6670" }, cut(n.detail, 36) + " \u00b7 " + req));
+      g.appendChild(svg("text", { x: 6, y: 29, fill: "#5c6670" }, cut(n.detail, 40) + " \u00b7 " + req));
       s.appendChild(g);
       m.leaves.forEach(function (l) {
         var r = rows[l.i];
