@@ -40,16 +40,26 @@ fn chromium(args: &[String]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {bin} ({e}): {NEEDS}"));
-    assert!(out.status.success(), "{bin}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{bin}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 /// The DOM after the page's script ran, for `page` with a URL fragment.
 fn dom(page: &Path, fragment: &str) -> String {
-    let url = format!("file://{}#{fragment}", page.canonicalize().unwrap().display());
+    let url = format!(
+        "file://{}#{fragment}",
+        page.canonicalize().unwrap().display()
+    );
     let out = chromium(&["--dump-dom".into(), url]);
     let dom = String::from_utf8(out.stdout).unwrap();
-    assert!(dom.contains("data-drawn=\"true\""), "the script did not finish: {dom}");
+    assert!(
+        dom.contains("data-drawn=\"true\""),
+        "the script did not finish: {dom}"
+    );
     dom
 }
 
@@ -61,7 +71,10 @@ fn screenshot(page: &Path, name: &str) -> PathBuf {
         "--window-size=1400,1000".into(),
         url,
     ]);
-    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "empty screenshot");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "empty screenshot"
+    );
     shot
 }
 
@@ -121,7 +134,11 @@ fn report_of_the_samples_in_a_browser() {
     // The default view is one page of at most 100 rows.
     let first = dom(&page, "");
     assert!(rows(&first).len() <= 100);
-    assert!(first.contains(&format!("{} of {} findings", findings.len(), findings.len())));
+    assert!(first.contains(&format!(
+        "{} of {} findings",
+        findings.len(),
+        findings.len()
+    )));
     // A filter narrows the table: exactly the critical findings.
     let critical: Vec<&str> = findings
         .iter()
@@ -135,7 +152,11 @@ fn report_of_the_samples_in_a_browser() {
     got.sort_unstable();
     want.sort_unstable();
     assert_eq!(got, want);
-    assert!(narrowed.contains(&format!("{} of {} findings", critical.len(), findings.len())));
+    assert!(narrowed.contains(&format!(
+        "{} of {} findings",
+        critical.len(),
+        findings.len()
+    )));
     // Search narrows too: the one finding of this event id.
     let one = &findings[0].0;
     let searched = dom(&page, &format!("q={one}"));
@@ -153,7 +174,10 @@ fn report_of_the_samples_in_a_browser() {
 fn hostile_strings_are_text_not_markup() {
     let page = artefacts().join("hostile.html");
     let findings = replay_with_report(
-        &["tests/fixtures/hostile-markup.json", "events/shapes/hostile-useragent.json"],
+        &[
+            "tests/fixtures/hostile-markup.json",
+            "events/shapes/hostile-useragent.json",
+        ],
         &page,
     );
     assert_eq!(findings.len(), 2, "{findings:?}");
@@ -229,7 +253,10 @@ fn report_of_the_shared_dataset_is_small_and_complete() {
     let page = artefacts().join("dataset.html");
     let findings = replay_with_report(&[data.to_str().unwrap()], &page);
     let size = std::fs::metadata(&page).unwrap().len();
-    eprintln!("shared dataset: {} findings, report {size} bytes", findings.len());
+    eprintln!(
+        "shared dataset: {} findings, report {size} bytes",
+        findings.len()
+    );
     assert!(size < 3_000_000, "{size} bytes");
     let all = dom(&page, "page=all");
     check_every_finding(&all, &findings);

@@ -294,7 +294,11 @@ fn progress_counts_each_file_once_per_pass() {
         rootwatch::replay::replay(std::slice::from_ref(&dir), &opts, &mut seen).unwrap();
         // Three files: each pass counts 0..3 of 3, never 6.
         assert_eq!(seen.passes, [1, 2]);
-        assert!(seen.totals.iter().all(|&(n, total)| total == 3 && n < 3), "{:?}", seen.totals);
+        assert!(
+            seen.totals.iter().all(|&(n, total)| total == 3 && n < 3),
+            "{:?}",
+            seen.totals
+        );
         assert!(seen.totals.iter().filter(|t| t.0 == 2).count() >= 1);
     }
 }
@@ -302,7 +306,10 @@ fn progress_counts_each_file_once_per_pass() {
 #[test]
 fn long_principals_are_cut_on_a_terminal_and_whole_elsewhere() {
     use rootwatch::replay::Output;
-    let long = format!("arn:aws:sts::111122223333:assumed-role/{}/session", "R".repeat(150));
+    let long = format!(
+        "arn:aws:sts::111122223333:assumed-role/{}/session",
+        "R".repeat(150)
+    );
     let rec = format!(
         r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","arn":"{long}","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEEXAMPLE00"}},"eventTime":"2026-11-23T10:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.1","eventID":"e-long","readOnly":false,"eventType":"AwsApiCall","requestParameters":{{"name":"arn:aws:cloudtrail:us-east-1:111122223333:trail/t"}}}}"#
     );
@@ -313,7 +320,8 @@ fn long_principals_are_cut_on_a_terminal_and_whole_elsewhere() {
     let (stdout, _, _) = run(rootwatch().arg("replay").arg(&file));
     let line = stdout.lines().next().unwrap();
     assert!(line.contains(&"R".repeat(150)), "{line}");
-    // On a terminal (the width the CLI sets there): cut, marked with an ellipsis.
+    // On a terminal (the width the CLI sets there, 60 as README says): cut, marked with `…`.
+    assert_eq!(rootwatch::cli::render::TERMINAL_PRINCIPAL_WIDTH, 60);
     for width in [rootwatch::cli::render::TERMINAL_PRINCIPAL_WIDTH, 30] {
         let mut table = rootwatch::cli::render::Table {
             out: Vec::new(),
@@ -339,8 +347,14 @@ fn long_principals_are_cut_on_a_terminal_and_whole_elsewhere() {
         .unwrap();
         table.record(&collect[0]).unwrap();
         let text = String::from_utf8(table.out).unwrap();
-        assert!(!text.contains(&"R".repeat(150)) || text.matches(&"R".repeat(150)).count() == 1, "{text}");
-        let who = text.split("  ").find(|c| c.starts_with("R") || c.contains("RRR")).unwrap();
+        assert!(
+            !text.contains(&"R".repeat(150)) || text.matches(&"R".repeat(150)).count() == 1,
+            "{text}"
+        );
+        let who = text
+            .split("  ")
+            .find(|c| c.starts_with("R") || c.contains("RRR"))
+            .unwrap();
         assert_eq!(who.trim().chars().count(), width, "{who}");
         assert!(who.trim().ends_with('…'), "{who}");
     }

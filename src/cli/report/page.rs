@@ -47,7 +47,7 @@ pub fn report(data: &Data) -> serde_json::Result<String> {
 <section><h2>Findings</h2><form id=\"filters\" onsubmit=\"return false\"></form><p id=\"shown\"></p><table id=\"findings\"><thead><tr><th>time</th><th>account</th><th>region</th><th>severity</th><th>rule</th><th>principal</th><th>what happened</th><th>source IP</th></tr></thead><tbody></tbody></table><nav id=\"pages\"></nav></section>\
 <section><h2>Sessions</h2><p class=\"hint\">Each origin, the sessions it opened (role hops, AssumeRoot sessions) and the findings of the requests made in them.</p><div id=\"graph\"></div></section>"
     );
-    Ok(document("rootwatch report", &body, data)?)
+    document("rootwatch report", &body, data)
 }
 
 /// The session graph alone.
