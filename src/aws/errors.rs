@@ -18,8 +18,10 @@ pub enum Cause {
     /// Credentials found but rejected (unknown key, bad signature, expired token).
     /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot.html>
     BadCredentials,
-    /// 403 / AccessDenied / AuthorizationError / AccessDeniedException.
+    /// 403 / AccessDenied / AuthorizationError (SNS) / AccessDeniedException (DynamoDB).
     /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html>
+    /// <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
+    /// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>
     AccessDenied,
     /// NoSuchBucket, NoSuchKey, NotFound (SNS topic), ResourceNotFoundException (DynamoDB).
     /// <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>
@@ -27,6 +29,9 @@ pub enum Cause {
     /// The endpoint could not be reached (refused, DNS, TLS, timeout).
     /// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html>
     Unreachable,
+    /// No answer within the client's timeouts.
+    /// <https://docs.aws.amazon.com/sdk-for-rust/latest/dg/timeouts.html>
+    TimedOut,
     /// Throttling or a 5xx answer.
     Throttled,
     /// Anything else the service answered.
@@ -53,7 +58,9 @@ where
     }
     match err {
         SdkError::ServiceError(se) => by_code(se.err().code().unwrap_or_default(), &text),
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Cause::Unreachable,
+        SdkError::TimeoutError(_) => Cause::TimedOut,
+        SdkError::DispatchFailure(d) if d.is_timeout() => Cause::TimedOut,
+        SdkError::DispatchFailure(_) => Cause::Unreachable,
         SdkError::ResponseError(_) => Cause::Other,
         _ => Cause::Other,
     }
@@ -124,6 +131,7 @@ where
                 None => "the AWS endpoint could not be reached: check the network, a proxy, AWS_REGION and AWS_ENDPOINT_URL".to_owned(),
             }
         }
+        Cause::TimedOut => "no answer within the client's timeout: the endpoint is slow or unreachable; try again, check the network and AWS_ENDPOINT_URL".to_owned(),
         Cause::Throttled => "AWS is throttling or failing the requests: try again in a few minutes".to_owned(),
         Cause::Other => "the call failed: check the name, the region and the permissions".to_owned(),
     };
