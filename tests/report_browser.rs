@@ -122,6 +122,46 @@ fn check_every_finding(dom: &str, findings: &[(String, String)]) {
 }
 
 #[test]
+fn the_report_is_written_beside_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("r.html");
+    let out = rootwatch()
+        .args(["replay", "--report"])
+        .arg(&page)
+        .arg("events/rules/")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("Summary"),
+        "the normal output is still written"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Self-contained: nothing to fetch.
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!html.contains(external), "{external}");
+    }
+    assert!(html.contains("default-src 'none'"));
+    // A folder that does not exist: the table is printed, then the error names the file.
+    let bad = dir.path().join("no/such/dir/r.html");
+    let out = rootwatch()
+        .args(["replay", "--report"])
+        .arg(&bad)
+        .arg("events/rules/")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("Summary"));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("cannot write the report {}", bad.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
 #[ignore = "needs chromium; make test installs it"]
 fn report_of_the_samples_in_a_browser() {
     let dir = artefacts();

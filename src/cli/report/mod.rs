@@ -263,6 +263,8 @@ impl<O: Output> Output for WithReport<O> {
         self.inner.input_started(name, n, total);
     }
     fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+        // The normal output first: a report that cannot be written does not lose it.
+        self.inner.finish(stats)?;
         let data = std::mem::take(&mut self.collector).data(stats);
         let html = page::report(&data).map_err(io::Error::other)?;
         std::fs::write(&self.path, html).map_err(|e| {
@@ -273,8 +275,7 @@ impl<O: Output> Output for WithReport<O> {
                     self.path.display()
                 ),
             )
-        })?;
-        self.inner.finish(stats)
+        })
     }
 }
 
