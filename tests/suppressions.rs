@@ -338,3 +338,43 @@ fn ocsf_and_asff_keep_a_covered_finding_marked_suppressed() {
         }
     }
 }
+
+/// The HTML report leaves a suppressed finding out of its rows (as the table does) and counts it
+/// in its header.
+#[test]
+fn the_report_counts_a_suppressed_finding_and_does_not_list_it() {
+    let d = tempfile::tempdir().unwrap();
+    let file = write(
+        d.path(),
+        "s.toml",
+        format!(
+            "[[suppress]]\nrule = \"root-console-login\"\nreason = \"drill\"\nexpires = {}\n",
+            date_in(30)
+        )
+        .as_bytes(),
+    );
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(NOMFA).unwrap()).unwrap();
+    let id = sample["eventID"]
+        .as_str()
+        .or(sample["detail"]["eventID"].as_str())
+        .unwrap()
+        .to_owned();
+    let page = d.path().join("r.html");
+    for (suppress, listed) in [(true, false), (false, true)] {
+        let mut c = rootwatch();
+        c.args(["replay", "--format", "jsonl", "--report"])
+            .arg(&page);
+        if suppress {
+            c.arg("--suppressions").arg(&file);
+        }
+        let out = c.arg(NOMFA).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert_eq!(html.contains(&id), listed, "suppressed={suppress}");
+        assert_eq!(
+            html.contains("<b id=\"suppressed\">1</b> suppressed"),
+            suppress
+        );
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod dynamo;
+pub mod errors;
 pub mod function;
 pub mod s3;
 pub mod securityhub;

@@ -8,6 +8,8 @@ pub mod fetch;
 pub mod findings;
 pub mod outputs;
 pub mod render;
+pub mod report;
+pub(crate) mod sort;
 pub mod suppressions;
 pub mod tree;
 
@@ -16,7 +18,7 @@ use crate::cli::render::{Json, Jsonl, Table};
 use crate::input::s3_keys::DayRange;
 use crate::replay::{self, Output, Stats};
 use anyhow::Result;
-use args::{s3_url, Cli, Color, Command, Format};
+use args::{s3_url, Cli, Color, Command, Format, Sort};
 use backfill::Backfill;
 use clap::Parser;
 use fetch::{fetch, Fetched};
@@ -120,7 +122,17 @@ pub(crate) fn run() -> Result<ExitCode> {
                 format,
                 out,
             };
-            let (stats, errors, _) = run_replay(trees, &paths, None, &opts, None, None)?;
+            let fetched = if paths.iter().any(|p| s3_url(p).is_some()) {
+                Some(fetch(
+                    &paths,
+                    &DayRange::default(),
+                    io::stderr().is_terminal(),
+                )?)
+            } else {
+                None
+            };
+            let (stats, errors, _) =
+                run_replay(trees, &paths, fetched.as_ref(), &opts, None, None)?;
             if stats.sessions_evicted > 0 {
                 eprintln!(
                     "rootwatch: {} session(s) forgotten at capacity; raise --session-capacity",
@@ -141,6 +153,8 @@ pub(crate) fn run() -> Result<ExitCode> {
         }
         Command::Replay {
             format,
+            sort,
+            report,
             min_severity,
             color,
             no_progress,
@@ -232,7 +246,7 @@ pub(crate) fn run() -> Result<ExitCode> {
                 let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
                 pb.set_style(
                     ProgressStyle::with_template(
-                        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files  {msg}",
+                        "{spinner} [{elapsed_precise}] {prefix} {wide_bar} {pos}/{len} files  {msg}",
                     )
                     .expect("valid template"),
                 );
@@ -243,37 +257,36 @@ pub(crate) fn run() -> Result<ExitCode> {
                 Color::Never => false,
                 Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            let hubbed = |inner: Box<dyn Output>| findings::ToSecurityHub { inner, hub };
-            let (stats, errors, backfilled) = match format {
-                Format::Jsonl => {
-                    let inner = hubbed(Box::new(Jsonl { out }));
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Json => {
-                    let inner = hubbed(Box::new(Json::new(out)));
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Table => {
-                    let inner = hubbed(Box::new(Table { out, color }));
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Alert => {
-                    let inner = hubbed(Box::new(AlertText {
-                        out,
-                        min: alert_min_severity,
-                        format: alert_format,
-                    }));
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Ocsf => {
-                    let inner = hubbed(Box::new(findings::OcsfLines { out }));
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Asff => {
-                    let inner = hubbed(Box::new(findings::AsffLines { out }));
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
+            let terminal = io::stdout().is_terminal();
+            let mut inner: Box<dyn replay::Output> = match format {
+                Format::Jsonl => Box::new(Jsonl { out }),
+                Format::Json => Box::new(Json::new(out)),
+                Format::Table => Box::new(Table {
+                    out,
+                    color,
+                    principal_width: terminal.then_some(render::TERMINAL_PRINCIPAL_WIDTH),
+                }),
+                Format::Alert => Box::new(AlertText {
+                    out,
+                    min: alert_min_severity,
+                    format: alert_format,
+                }),
+                Format::Ocsf => Box::new(findings::OcsfLines { out }),
+                Format::Asff => Box::new(findings::AsffLines { out }),
             };
+            inner = Box::new(findings::ToSecurityHub { inner, hub });
+            if let Some(path) = report {
+                inner = Box::new(report::WithReport {
+                    inner,
+                    collector: report::Collector::default(),
+                    path,
+                });
+            }
+            if sort == Sort::Time {
+                inner = Box::new(sort::ByTime::new(inner));
+            }
+            let (stats, errors, backfilled) =
+                run_replay(inner, &paths, fetched, &opts, progress, backfill)?;
             if format == Format::Jsonl {
                 eprintln!("{}", one_line(&stats));
             }

@@ -131,6 +131,18 @@ pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Optio
     build_with(report, min, format, None)
 }
 
+/// What a replay's alert says of a session whose start is not in the files read: the whole input
+/// has been read, so it is not "not yet" seen.
+pub const NOT_IN_INPUT: &str =
+    "not in the input (the call that started this session is not in what was read)";
+
+/// [`build`] for a replay, which has read its whole input: a session whose origin is unknown is
+/// one whose start is not in the input ([`NOT_IN_INPUT`]).
+pub fn build_replay(report: &RecordReport, min: Severity, format: AlertFormat) -> Option<Alert> {
+    let note = (report.origin.is_none() && is_session(report)).then_some(NOT_IN_INPUT);
+    build_with(report, min, format, note)
+}
+
 /// [`build`], with what is known about a session's origin that the report cannot say: the
 /// function uses it after waiting for an `AssumeRoot` call that did not come.
 pub fn build_with(

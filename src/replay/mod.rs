@@ -28,7 +28,10 @@ pub trait Output {
         self.record(&report)
     }
     fn error(&mut self, err: &InputError) -> io::Result<()>;
-    /// Called before each input is read (`n` of `total`, 0-based).
+    /// Called before each pass over the inputs: 1 learns the sessions, 2 reports every record.
+    fn pass_started(&mut self, _pass: u8) {}
+    /// Called before each input is read in a pass (`n` of `total`, 0-based; `total` counts each
+    /// input once, whatever the pass).
     fn input_started(&mut self, _name: &str, _n: usize, _total: usize) {}
     /// Called once after the last input: write any summary and flush.
     fn finish(&mut self, _stats: &Stats) -> io::Result<()> {
@@ -50,6 +53,8 @@ pub struct Stats {
     pub errors: u64,
     pub by_class: BTreeMap<PrincipalClass, u64>,
     pub findings_by_rule: BTreeMap<Rule, u64>,
+    /// Serialised most severe first, the order of the table's summary.
+    #[serde(serialize_with = "most_severe_first")]
     pub findings_by_severity: BTreeMap<Severity, u64>,
     /// Sessions learned from session-issuing calls in the input.
     pub sessions_tracked: u64,
@@ -60,6 +65,13 @@ pub struct Stats {
     /// Findings a suppression covers (`--suppressions`): kept in the reports, not counted in
     /// `findings_by_rule` / `findings_by_severity`.
     pub suppressed: u64,
+}
+
+fn most_severe_first<S: serde::Serializer>(
+    m: &BTreeMap<Severity, u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter().rev())
 }
 
 /// What a replay does besides reading: the findings kept, the rule settings, the session store.
@@ -152,14 +164,15 @@ pub fn replay_sources(
     }
     let total = inputs.len();
     let threads = opts.threads.clamp(1, total.max(1));
-    // Progress positions: a directory may hold more files by now than when it was counted.
-    let total2 = 2 * total;
+    // Progress positions stay below `total`: a directory may hold more files by now than when it
+    // was counted.
     // Pass 1: sessions. Unreadable inputs are reported by pass 2.
+    out.pass_started(1);
     let learning = if threads == 1 {
         let mut learning = Learning::new(opts.session_capacity);
         for (n, source) in inputs.iter().enumerate() {
             let name = source.name();
-            out.input_started(&name, n.min(total), total2);
+            out.input_started(&name, n.min(total), total);
             learn_sessions(&source, &name, &mut learning);
         }
         learning
@@ -172,6 +185,7 @@ pub fn replay_sources(
     // Between the passes: the pattern rules, in eventTime order.
     let found = patterns::evaluate(notes, &tracker, opts.pipeline.patterns);
     // Pass 2: every record.
+    out.pass_started(2);
     if threads > 1 {
         parallel::analyse(&inputs, threads, opts, &tracker, &found, &mut stats, out)?;
         return Ok(stats);
@@ -186,7 +200,7 @@ pub fn replay_sources(
     };
     for (n, source) in inputs.iter().enumerate() {
         let name = source.name();
-        out.input_started(&name, (total + n).min(total2), total2);
+        out.input_started(&name, n.min(total), total);
         read_source(&source, &name, &mut pass, out)?;
     }
     Ok(stats)
@@ -310,6 +324,8 @@ pub fn read_source(
     pass: &mut Pass,
     out: &mut dyn Output,
 ) -> io::Result<()> {
+    // A file that cannot be opened (missing, a permission) is an error, not a file read.
+    let mut opened = true;
     let result = match source {
         Source::Stdin => decode(io::stdin().lock(), false, name, pass, out),
         Source::Memory(_, bytes) => decode(bytes.as_slice(), false, name, pass, out),
@@ -320,9 +336,15 @@ pub fn read_source(
                 }
                 Ok(None) => match std::fs::File::open(path) {
                     Ok(f) => decode(f, is_lines_name(&path_name(path)), name, pass, out),
-                    Err(e) => Err(DecodeError::Io(e)),
+                    Err(e) => {
+                        opened = false;
+                        Err(DecodeError::Io(e))
+                    }
                 },
-                Err(e) => Err(DecodeError::Io(e)),
+                Err(e) => {
+                    opened = false;
+                    Err(DecodeError::Io(e))
+                }
             }
         }
     };
@@ -333,7 +355,9 @@ pub fn read_source(
         }
         Err(DecodeError::Stopped(e)) => Err(e),
         Err(e) => {
-            pass.stats.files_read += 1;
+            if opened {
+                pass.stats.files_read += 1;
+            }
             pass.stats.errors += 1;
             out.error(&InputError {
                 file: name.to_owned(),
@@ -541,10 +565,11 @@ mod tests {
             assert_eq!((stats.errors, out.errors), (0, 0));
             // Pass 1 then pass 2. Pass 2 reports every file in order. With several threads,
             // pass 1 reports the files the calling thread reads, at the count done so far.
-            let expect = |n: usize, name: &str| (name.to_owned(), n, 4);
-            let (first, second): (Vec<_>, Vec<_>) =
-                out.started.iter().cloned().partition(|(_, n, _)| *n < 2);
-            assert_eq!(second, [expect(2, "x.json"), expect(3, "z.json")]);
+            // Each pass counts the two files once: positions 0 and 1 of 2.
+            let expect = |n: usize, name: &str| (name.to_owned(), n, 2);
+            let split = out.started.len() - 2;
+            let (first, second) = (out.started[..split].to_vec(), out.started[split..].to_vec());
+            assert_eq!(second, [expect(0, "x.json"), expect(1, "z.json")]);
             assert_eq!(out.started[..first.len()], first, "pass 1 comes first");
             if threads == 1 {
                 assert_eq!(first, [expect(0, "x.json"), expect(1, "z.json")]);
@@ -568,6 +593,6 @@ mod tests {
         assert!(out
             .started
             .iter()
-            .all(|(_, n, total)| n <= total && *total == 4));
+            .all(|(_, n, total)| n <= total && *total == 2));
     }
 }

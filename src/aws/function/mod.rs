@@ -478,8 +478,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         let found = self.pattern_findings(&report, inv, counts).await;
         report.findings.extend(found);
         if self.config.suppressions.is_some() {
-            // Boxed: a rare S3 read, kept out of every record's future.
-            let suppressions = Box::pin(self.suppressions(counts)).await;
+            let suppressions = Box::pin(self.suppressions(counts)).await; // boxed: a rare S3 read
             let now = (self.clock)();
             counts.suppressed += self.pipeline.suppress(&mut report, &suppressions, now) as u64;
         }
