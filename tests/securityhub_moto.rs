@@ -219,7 +219,8 @@ fn a_replay_without_aws_says_what_to_do() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("could not find the calling AWS account")
-            && stderr.contains("check the AWS credentials"),
+            && stderr.contains("http://127.0.0.1:9 could not be reached: check AWS_ENDPOINT_URL")
+            && !stderr.contains("DispatchFailure"),
         "{stderr}"
     );
 }

@@ -23,7 +23,7 @@ pub const BACKOFF: Duration = Duration::from_millis(200);
 /// Why the calling account could not be found.
 #[derive(Debug, thiserror::Error)]
 pub enum SecurityHubError {
-    #[error("could not find the calling AWS account (sts:GetCallerIdentity failed: {0}); check the AWS credentials and AWS_REGION")]
+    #[error("could not find the calling AWS account (sts:GetCallerIdentity), which Security Hub's product ARN needs: {0}")]
     CallerIdentity(String),
     #[error("no AWS region is configured; set AWS_REGION to the region whose Security Hub receives the findings")]
     NoRegion,
@@ -57,7 +57,7 @@ pub async fn target(sdk: &SdkConfig) -> Result<Target, SecurityHubError> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| SecurityHubError::CallerIdentity(error_text(&e)))?;
+        .map_err(|e| SecurityHubError::CallerIdentity(crate::aws::errors::explain(&e, "")))?;
     let account = who
         .account()
         .ok_or_else(|| SecurityHubError::CallerIdentity("no account in the answer".into()))?;
@@ -122,17 +122,6 @@ pub fn to_sdk(d: &Document) -> AwsSecurityFinding {
     b.build()
 }
 
-fn error_text<E: std::error::Error>(e: &E) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    crate::core::sanitize::clean(&s, crate::core::sanitize::MAX_TEXT)
-}
-
 /// Where the function imports: the client and the calling account's default product.
 #[derive(Clone)]
 pub struct Hub {
@@ -187,7 +176,7 @@ pub async fn import(
                     reasons = why;
                 }
                 Err(e) => {
-                    let why = error_text(&e);
+                    let why = crate::aws::errors::explain(&e, "BatchImportFindings");
                     reasons = vec![why; pending.len()];
                 }
             }

@@ -349,6 +349,26 @@ mod t {
     }
 
     #[test]
+    fn emf_has_security_hub_metrics_only_when_an_import_was_tried() {
+        let v: Value =
+            serde_json::from_str(&crate::aws::function::emf(&Counts::default(), 0)).unwrap();
+        assert!(v.get("SecurityHubImported").is_none() && v.get("SecurityHubFailed").is_none());
+        let c = Counts {
+            security_hub_imported: 3,
+            security_hub_failed: 1,
+            ..Counts::default()
+        };
+        let v: Value = serde_json::from_str(&crate::aws::function::emf(&c, 0)).unwrap();
+        assert_eq!(
+            (
+                v["SecurityHubImported"].as_u64(),
+                v["SecurityHubFailed"].as_u64()
+            ),
+            (Some(3), Some(1))
+        );
+    }
+
+    #[test]
     fn log_buckets_config() {
         let get = |v: &'static str| {
             move |k: &str| match k {
