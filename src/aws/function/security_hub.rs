@@ -95,15 +95,20 @@ mod tests {
       "additionalEventData":{"MFAUsed":"No"},
       "userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"}}"#;
 
-    #[test]
-    fn a_suppressed_finding_is_not_imported() {
+    /// The report of [`NOMFA`].
+    fn nomfa() -> RecordReport {
         let input = InputRef {
             file: "t".into(),
             index: 0,
         };
-        let mut report = Pipeline::default()
+        Pipeline::default()
             .run(NOMFA, false, input, &NoOrigins)
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_suppressed_finding_is_not_imported() {
+        let mut report = nomfa();
         assert_eq!(report.findings.len(), 1);
         let target = Target::of_record(&report);
         assert_eq!(documents(&report, Severity::Medium, &target, 0, 0).len(), 1);
@@ -130,34 +135,9 @@ mod tests {
             .build();
         let hub = Hub {
             client: securityhub::client(&sdk),
-            target: Target::of_record(
-                &Pipeline::default()
-                    .run(
-                        NOMFA,
-                        false,
-                        InputRef {
-                            file: "t".into(),
-                            index: 0,
-                        },
-                        &NoOrigins,
-                    )
-                    .unwrap(),
-            ),
+            target: Target::of_record(&nomfa()),
         };
-        let doc = |input| {
-            let report = Pipeline::default()
-                .run(
-                    NOMFA,
-                    false,
-                    InputRef {
-                        file: "t".into(),
-                        index: 0,
-                    },
-                    &NoOrigins,
-                )
-                .unwrap();
-            documents(&report, Severity::Medium, &hub.target, input, 0).remove(0)
-        };
+        let doc = |input| documents(&nomfa(), Severity::Medium, &hub.target, input, 0).remove(0);
         let inv = super::super::Invocation::until(Some(std::time::Instant::now()));
         let mut results = vec![Ok(()), Ok(()), Ok(())];
         let mut counts = super::super::Counts::default();
