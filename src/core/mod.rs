@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod assume;
+pub mod audit;
 pub mod catalog;
 pub mod classify;
 pub mod lenient;

@@ -1,0 +1,301 @@
+//! `rootwatch audit`: which accounts still have root credentials, and how they are protected.
+//! Reads them through `aws::audit`, prints one row per account (or JSON), and publishes the
+//! findings to SNS like replay's alerts. Exit status 1 when an account could not be read.
+
+use crate::aws::audit::{self, AuditOptions, AuditRun};
+use crate::aws::sns::{Publisher, SnsPublisher};
+use crate::core::alert::{build, Alert, AlertFormat};
+use crate::core::audit::report::to_report;
+use crate::core::audit::{AccountAudit, MfaKind, Presence, RootCredentials};
+use crate::core::model::{RecordReport, Severity};
+use crate::core::sanitize::{clean, MAX_FIELD};
+use anyhow::Result;
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+/// The flags of `rootwatch audit`.
+#[derive(clap::Args)]
+pub(crate) struct AuditArgs {
+    /// Output format: `table` (one row per account), `jsonl` (one JSON object per account),
+    /// `json` (one document), `alert` (the e-mail text of each account's alert).
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    format: AuditFormat,
+    /// Only these accounts (12-digit ids; repeat or separate with commas). Without
+    /// --organization, other accounts than the caller's are read with sts:AssumeRoot.
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    accounts: Vec<String>,
+    /// Audit every account of the organisation (run it in the management account or the
+    /// delegated administrator for IAM).
+    #[arg(long)]
+    organization: bool,
+    /// Accounts read at once.
+    #[arg(long, default_value_t = audit::CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Also publish each account's alert to this SNS topic (AWS_REGION, credentials,
+    /// AWS_ENDPOINT_URL as for replay).
+    #[arg(long, value_name = "ARN")]
+    sns_topic_arn: Option<String>,
+    /// Lowest severity that is published with --sns-topic-arn (and shown by --format alert).
+    #[arg(long, default_value = "medium", value_parser = crate::cli::args::parse_severity)]
+    alert_min_severity: Severity,
+    /// Alert format with --sns-topic-arn: standard or chatbot.
+    #[arg(long, default_value = "standard")]
+    alert_format: AlertFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub(crate) enum AuditFormat {
+    Table,
+    Jsonl,
+    Json,
+    /// The e-mail text of each account's alert.
+    Alert,
+}
+
+/// Runs `rootwatch audit`.
+pub(crate) fn run(args: AuditArgs) -> Result<ExitCode> {
+    let mut accounts = Vec::new();
+    for a in &args.accounts {
+        let a = a.trim();
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return crate::cli::usage(&format!(
+                "--accounts: {:?} is not a 12-digit AWS account id",
+                clean(a, MAX_FIELD)
+            ));
+        }
+        accounts.push(a.to_owned());
+    }
+    let opts = AuditOptions {
+        organization: args.organization,
+        accounts,
+        concurrency: usize::from(args.concurrency),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let sdk = rt.block_on(aws_config::load_from_env());
+    let draw = !args.no_progress && io::stderr().is_terminal();
+    let progress = draw.then(|| {
+        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {pos} accounts audited  {msg}",
+            )
+            .expect("valid template"),
+        );
+        pb
+    });
+    let tick = |a: &AccountAudit| {
+        if let Some(pb) = &progress {
+            pb.inc(1);
+            pb.set_message(a.account_id.clone());
+        }
+    };
+    let run = rt
+        .block_on(audit::run(&sdk, &opts, &tick))
+        .map_err(anyhow::Error::new)?;
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let time = crate::core::time::format(now_s());
+    let reports: Vec<RecordReport> = run
+        .accounts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| to_report(a, &time, i as u64))
+        .collect();
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.format {
+        AuditFormat::Table => table(&mut out, &run)?,
+        AuditFormat::Jsonl => {
+            for a in &run.accounts {
+                serde_json::to_writer(&mut out, a)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        AuditFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &document(&run))?;
+            out.write_all(b"\n")?;
+        }
+        AuditFormat::Alert => {
+            for r in &reports {
+                if let Some(a) = build(r, args.alert_min_severity, args.alert_format) {
+                    writeln!(out, "Subject: {}\n\n{}", a.subject, a.text)?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    let mut failed = false;
+    if let Some(topic_arn) = args.sns_topic_arn {
+        let alerts: Vec<Alert> = reports
+            .iter()
+            .filter_map(|r| build(r, args.alert_min_severity, args.alert_format))
+            .collect();
+        let publisher = SnsPublisher {
+            client: crate::aws::sns::client(&sdk),
+            topic_arn,
+        };
+        let results = rt.block_on(publisher.publish_all(&alerts));
+        let mut not = 0;
+        for (a, r) in alerts.iter().zip(&results) {
+            if let Err(e) = r {
+                not += 1;
+                eprintln!("rootwatch: error: alert not published ({}): {e}", a.subject);
+            }
+        }
+        eprintln!(
+            "rootwatch: {} alert(s) published to SNS, {not} failed",
+            alerts.len() - not
+        );
+        failed |= not > 0;
+    }
+    let unreadable = run.unreadable();
+    if unreadable > 0 {
+        eprintln!("rootwatch: {unreadable} account(s) could not be read (see the rows above)");
+        failed = true;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `--format json`: the organisation's facts and every account.
+fn document(run: &AuditRun) -> serde_json::Value {
+    serde_json::json!({
+        "management_account": run.management,
+        "organization": run.org,
+        "accounts": run.accounts,
+        "unreadable": run.unreadable(),
+    })
+}
+
+/// The password column.
+fn password(r: &RootCredentials) -> String {
+    match (r.password, &r.password_last_used) {
+        (Presence::Present, Some(t)) => format!("yes, used {}", t.get(..10).unwrap_or(t)),
+        (Presence::Present, None) => "yes".into(),
+        (Presence::Absent, _) => "no".into(),
+        (Presence::Unknown, _) => "unknown".into(),
+    }
+}
+
+fn mfa(r: &RootCredentials) -> String {
+    if r.mfa.is_empty() {
+        return "none".into();
+    }
+    let hw = r.mfa.iter().filter(|m| **m == MfaKind::Hardware).count();
+    let virt = r.mfa.len() - hw;
+    match (hw, virt) {
+        (h, 0) => format!("hardware ({h})"),
+        (0, v) => format!("virtual ({v})"),
+        (h, v) => format!("hardware ({h}), virtual ({v})"),
+    }
+}
+
+fn keys(r: &RootCredentials) -> String {
+    let active = r.access_keys.iter().filter(|k| k.active).count();
+    let inactive = r.access_keys.len() - active;
+    match (active, inactive) {
+        (0, 0) => "none".into(),
+        (a, 0) => format!("{a} active"),
+        (0, i) => format!("{i} inactive"),
+        (a, i) => format!("{a} active, {i} inactive"),
+    }
+}
+
+/// `--format table`: one row per account, then the findings and a summary.
+fn table(out: &mut impl Write, run: &AuditRun) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<12}  {:<10}  {:<22}  {:<16}  {:<18}  {:<5}  FINDINGS",
+        "ACCOUNT", "KIND", "PASSWORD", "MFA", "ACCESS KEYS", "CERTS"
+    )?;
+    for a in &run.accounts {
+        let id = clean(&a.account_id, MAX_FIELD);
+        let worst = a
+            .findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .map(|s| s.as_str().to_uppercase());
+        let findings = match worst {
+            Some(w) => format!("{} ({w})", a.findings.len()),
+            None => "0".into(),
+        };
+        match (&a.root, &a.error) {
+            (Some(r), _) => writeln!(
+                out,
+                "{id:<12}  {:<10}  {:<22}  {:<16}  {:<18}  {:<5}  {findings}",
+                a.kind.as_str(),
+                password(r),
+                mfa(r),
+                keys(r),
+                r.certificates.len(),
+            )?,
+            (None, why) => writeln!(
+                out,
+                "{id:<12}  {:<10}  cannot be read: {}",
+                a.kind.as_str(),
+                clean(why.as_deref().unwrap_or("unknown"), 400)
+            )?,
+        }
+    }
+    let all: Vec<_> = run
+        .accounts
+        .iter()
+        .flat_map(|a| a.findings.iter().map(move |f| (a, f)))
+        .collect();
+    if !all.is_empty() {
+        writeln!(out, "\nFindings")?;
+        for (a, f) in &all {
+            writeln!(
+                out,
+                "  {:<8}  {:<12}  {:<36}  {}",
+                f.severity.as_str().to_uppercase(),
+                clean(&a.account_id, MAX_FIELD),
+                f.rule.as_str(),
+                f.title
+            )?;
+        }
+    }
+    let mut by = [0usize; 5];
+    for (_, f) in &all {
+        by[f.severity as usize] += 1;
+    }
+    writeln!(
+        out,
+        "\nSummary\n  accounts         {} ({} could not be read)\n  findings         {}: critical {}, high {}, medium {}, low {}, info {}",
+        run.accounts.len(),
+        run.unreadable(),
+        all.len(),
+        by[4],
+        by[3],
+        by[2],
+        by[1],
+        by[0]
+    )?;
+    if let Some(o) = &run.org {
+        writeln!(
+            out,
+            "  organisation     centralized root access: credentials management {}, root sessions {}",
+            if o.root_credentials_management { "on" } else { "off" },
+            if o.root_sessions { "on" } else { "off" },
+        )?;
+    }
+    Ok(())
+}
