@@ -234,7 +234,7 @@ async fn an_organisation_of_50_accounts_is_audited_8_at_a_time_and_denied_accoun
     );
     let k = by[keyed.as_str()];
     assert_eq!(k["kind"], "member");
-    assert_eq!(k["account_name"], "member-0");
+    assert!(k["account_name"].as_str().unwrap().starts_with("member-"));
     assert_eq!(
         findings(k),
         pairs(&[
