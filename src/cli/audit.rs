@@ -299,3 +299,84 @@ fn table(out: &mut impl Write, run: &AuditRun) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::audit::rules::evaluate;
+    use crate::core::audit::{AccessKey, AccountKind, Certificate, OrgFacts};
+
+    /// The example of docs/audit.md: a management account, a member with an old inactive key and
+    /// virtual MFA, a clean member, and a member whose root session was denied.
+    fn example() -> AuditRun {
+        let org = OrgFacts {
+            root_credentials_management: true,
+            root_sessions: true,
+        };
+        let row = |id: &str, kind, root: RootCredentials| AccountAudit {
+            account_id: id.into(),
+            account_name: None,
+            kind,
+            findings: evaluate(id, kind, &root, Some(&org)),
+            root: Some(root),
+            error: None,
+        };
+        let mgmt = RootCredentials {
+            password: Presence::Present,
+            password_last_used: Some("2026-10-02T08:14:00+00:00".into()),
+            mfa: vec![MfaKind::Hardware],
+            access_keys: vec![],
+            certificates: vec![],
+        };
+        let old_key = RootCredentials {
+            password: Presence::Present,
+            password_last_used: None,
+            mfa: vec![MfaKind::Virtual],
+            access_keys: vec![AccessKey {
+                id: Some("AKIAIOSFODNN7EXAMPLE".into()),
+                active: false,
+                last_used: None,
+            }],
+            certificates: vec![Certificate {
+                id: Some("CERT".into()),
+                active: true,
+            }],
+        };
+        let clean = RootCredentials {
+            password: Presence::Absent,
+            password_last_used: None,
+            mfa: vec![],
+            access_keys: vec![],
+            certificates: vec![],
+        };
+        AuditRun {
+            org: Some(org),
+            management: Some("111122223333".into()),
+            accounts: vec![
+                row("111122223333", AccountKind::Management, mgmt),
+                row("444455556666", AccountKind::Member, old_key),
+                row("555566667777", AccountKind::Member, clean),
+                audit::row(
+                    "777788889999",
+                    None,
+                    AccountKind::Member,
+                    Err("sts:AssumeRoot failed in 777788889999 (AccessDenied: not authorized to perform sts:AssumeRoot); grant sts:AssumeRoot (docs/audit.md lists the permissions).".into()),
+                    Some(&org),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_docs_example_table_is_what_the_command_prints() {
+        let mut out = Vec::new();
+        table(&mut out, &example()).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let docs = include_str!("../../docs/audit.md");
+        let start = docs.find("<!-- audit-table -->").expect("marker in docs/audit.md");
+        let block = &docs[start..];
+        let begin = block.find("```text\n").unwrap() + 8;
+        let end = block[begin..].find("```").unwrap();
+        assert_eq!(&block[begin..begin + end], out, "paste this into docs/audit.md:\n{out}");
+    }
+}

@@ -86,6 +86,18 @@ pub const AUDIT_RULES: &[AuditRule] = &[
     },
 ];
 
+/// The rule table as Markdown (docs/audit.md holds it; tests/readme.rs keeps them equal).
+pub fn markdown() -> String {
+    let mut out = String::from("| rule | fires when | severity | AWS page | what to do |\n|---|---|---|---|---|\n");
+    for r in AUDIT_RULES {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | <{}> | {} |\n",
+            r.rule, r.condition, r.severity, r.doc, r.next
+        ));
+    }
+    out
+}
+
 /// The table row of an audit rule (`None` for the stream's rules).
 pub fn audit_rule(rule: Rule) -> Option<&'static AuditRule> {
     AUDIT_RULES.iter().find(|r| r.rule == rule)
