@@ -270,3 +270,116 @@ async fn an_organisation_of_50_accounts_is_audited_8_at_a_time_and_denied_accoun
     assert_eq!(clean, 45);
     assert_eq!(by[members[10].as_str()]["root"]["password"], "absent");
 }
+
+/// The function's scheduled audit, in process: the real SDK reads the organisation through the
+/// stub and moto, snapshots go to a DynamoDB table on moto, alerts to a hand-written fake
+/// publisher. A first run alerts on what it finds; then no change, no alert; a new root access
+/// key in a member account, one alert.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs moto_server; run make test"]
+async fn the_scheduled_audit_alerts_once_on_a_change_and_never_without_one() {
+    use rootwatch::aws::audit::AuditOptions;
+    use rootwatch::aws::dynamo::DynamoStore;
+    use rootwatch::aws::function::{Auditor, Config, Handler};
+    use rootwatch::aws::testing::FakePublisher;
+
+    let moto = Moto::start();
+    let cfg = sdk_config(&moto.endpoint).await;
+    support::sessions_table(&cfg, "sessions").await;
+    let orgs = aws_sdk_organizations::Client::new(&cfg);
+    orgs.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    for i in 0..2 {
+        orgs.create_account()
+            .email(format!("m{i}@example.com"))
+            .account_name(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let page = orgs.list_accounts().send().await.unwrap();
+    let mut members: Vec<String> = page
+        .accounts()
+        .iter()
+        .filter_map(|a| a.id().map(str::to_owned))
+        .filter(|a| a != OWN)
+        .collect();
+    members.sort();
+    let (quiet, guarded) = (members[0].clone(), members[1].clone());
+    // The management account: root has hardware MFA and a password (info only).
+    let report = format!("{HEADER}\n<root_account>,arn:aws:iam::{OWN}:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-30T09:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n");
+    let guarded_root = MemberRoot {
+        password: true,
+        keys: vec![],
+        mfa: vec!["GAHT00000001".into()],
+        certs: vec![],
+    };
+    let facts = Facts {
+        features: vec!["RootCredentialsManagement".into(), "RootSessions".into()],
+        members: [(guarded.clone(), guarded_root.clone())].into(),
+        credential_report: report,
+        ..Facts::default()
+    };
+    let stub = AuditStub::start(moto.port, facts.clone());
+    let mut config = Config::for_topic("arn:aws:sns:us-east-1:123456789012:rootwatch");
+    config.sessions_table = Some("sessions".into());
+    let store = DynamoStore {
+        client: aws_sdk_dynamodb::Client::new(&cfg),
+        table: "sessions".into(),
+    };
+    let mut handler = Handler::with_store(config, FakePublisher::default(), Some(store));
+    handler.auditor = Some(Auditor {
+        sdk: sdk_config(&stub.endpoint).await,
+        opts: AuditOptions {
+            organization: true,
+            accounts: vec![],
+            concurrency: 8,
+        },
+    });
+    let event = r#"{"rootwatch":"audit"}"#;
+    let subjects = |h: &Handler<FakePublisher, DynamoStore>| -> Vec<String> {
+        h.publisher
+            .published()
+            .iter()
+            .map(|a| a.subject.clone())
+            .collect()
+    };
+
+    // First run: the guarded member's root password under central management (medium) is the
+    // only finding at or above the default MIN_SEVERITY (medium).
+    handler.handle(event).await.unwrap();
+    assert_eq!(
+        subjects(&handler),
+        [format!(
+            "[rootwatch] MEDIUM {guarded}: Root user of {guarded} has a password"
+        )]
+    );
+    // Second run, nothing changed: no alert.
+    handler.handle(event).await.unwrap();
+    assert_eq!(subjects(&handler).len(), 1);
+    // A new active root access key in the quiet member: one alert.
+    let mut changed = facts.clone();
+    changed.members.insert(
+        quiet.clone(),
+        MemberRoot {
+            keys: vec![("AKIANEWROOTKEY".into(), true)],
+            ..MemberRoot::default()
+        },
+    );
+    stub.set(changed);
+    handler.handle(event).await.unwrap();
+    let all = subjects(&handler);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(
+        all[1],
+        format!(
+            "[rootwatch] CRITICAL {quiet}: New since the last audit: a root access key in {quiet}"
+        )
+    );
+    // And again no change: no alert.
+    handler.handle(event).await.unwrap();
+    assert_eq!(subjects(&handler).len(), 2);
+}

@@ -82,7 +82,15 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
             log_buckets = %config.log_buckets.as_ref().map_or("any".to_owned(), |b| b.join(",")),
             "rootwatch function ready"
         );
-        let handler = Handler::with_store(config, publisher, store).with_objects(objects);
+        let auditor = config
+            .audit
+            .clone()
+            .map(|opts| crate::aws::function::Auditor {
+                sdk: sdk.clone(),
+                opts,
+            });
+        let mut handler = Handler::with_store(config, publisher, store).with_objects(objects);
+        handler.auditor = auditor;
         let handler = &handler;
         lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {

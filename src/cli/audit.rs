@@ -373,10 +373,16 @@ mod tests {
         table(&mut out, &example()).unwrap();
         let out = String::from_utf8(out).unwrap();
         let docs = include_str!("../../docs/audit.md");
-        let start = docs.find("<!-- audit-table -->").expect("marker in docs/audit.md");
+        let start = docs
+            .find("<!-- audit-table -->")
+            .expect("marker in docs/audit.md");
         let block = &docs[start..];
         let begin = block.find("```text\n").unwrap() + 8;
         let end = block[begin..].find("```").unwrap();
-        assert_eq!(&block[begin..begin + end], out, "paste this into docs/audit.md:\n{out}");
+        assert_eq!(
+            &block[begin..begin + end],
+            out,
+            "paste this into docs/audit.md:\n{out}"
+        );
     }
 }

@@ -34,6 +34,7 @@ pub const INVOKE_DOC: &str = "https://docs.aws.amazon.com/lambda/latest/api/API_
 pub const SQS_PARTIAL_BATCH_DOC: &str =
     "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html";
 
+mod audit;
 mod budget;
 mod claims;
 mod config;
@@ -44,6 +45,7 @@ mod objects;
 mod patterns;
 mod sqs;
 
+pub use audit::{is_audit, Auditor, SNAPSHOT_DAYS};
 pub use budget::{Invocation, PUBLISH_BUDGET, SAFETY_MARGIN};
 pub use claims::{then, Answer, Step, Then, CLAIM_TABLE};
 pub use config::{
@@ -73,6 +75,8 @@ pub enum RetryableError {
     OutOfTime,
     #[error("{failed} object(s) could not be read or their alerts published; the invocation fails so that Lambda retries it: {first}")]
     Objects { failed: usize, first: String },
+    #[error("the scheduled audit could not run: {0}")]
+    Audit(String),
 }
 
 impl RetryableError {
@@ -88,7 +92,7 @@ impl RetryableError {
             | (Err(RetryableError::Claimed { failed }), _)
             | (Err(RetryableError::Objects { failed, .. }), _) => *failed += 1,
             (Err(RetryableError::Waiting { records }), _) => *records += 1,
-            (Err(RetryableError::OutOfTime), _) => {}
+            (Err(RetryableError::OutOfTime), _) | (Err(RetryableError::Audit(_)), _) => {}
         }
     }
 }
@@ -116,6 +120,8 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     pub objects: O,
     /// The per-record pipeline (every finding kept: `MIN_SEVERITY` applies to the alerts).
     pub pipeline: Pipeline,
+    /// The scheduled audit (`AUDIT`), when configured.
+    pub auditor: Option<Auditor>,
     /// Every report the pipeline gave, once [`Handler::keep_reports`] was called: for the tests
     /// that compare the function with replay. Off by default (the binary built for the tests
     /// links this feature too, and must hold no more than the shipped one).
@@ -153,6 +159,7 @@ impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
             publisher,
             shared,
             objects: NoObjects,
+            auditor: None,
             #[cfg(any(test, feature = "testing"))]
             reports: Default::default(),
             clock: metrics::now_s,
@@ -171,6 +178,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             shared: self.shared,
             objects,
             pipeline: self.pipeline,
+            auditor: self.auditor,
             #[cfg(any(test, feature = "testing"))]
             reports: self.reports,
             clock: self.clock,
@@ -233,6 +241,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             Ok(self.handle_batch(&job, inv, &mut counts).await)
         } else if sqs::is_sqs(payload) {
             Ok(self.handle_sqs(payload, inv, &mut counts).await)
+        } else if audit::is_audit(payload) {
+            self.scheduled_audit(inv).await
         } else if let Some((time, rule)) = heartbeat::heartbeat(payload.as_bytes()) {
             match self.beat(&time, &rule, inv, &mut counts).await {
                 Ok(()) => Ok(json!({})),

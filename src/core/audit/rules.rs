@@ -88,7 +88,9 @@ pub const AUDIT_RULES: &[AuditRule] = &[
 
 /// The rule table as Markdown (docs/audit.md holds it; tests/readme.rs keeps them equal).
 pub fn markdown() -> String {
-    let mut out = String::from("| rule | fires when | severity | AWS page | what to do |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| rule | fires when | severity | AWS page | what to do |\n|---|---|---|---|---|\n",
+    );
     for r in AUDIT_RULES {
         out.push_str(&format!(
             "| `{}` | {} | {} | <{}> | {} |\n",
