@@ -4,6 +4,7 @@
 
 use super::{sentence, AuditError};
 use crate::core::audit::OrgFacts;
+use crate::core::sanitize::{clean, MAX_FIELD};
 use aws_config::SdkConfig;
 
 /// What the audit needs to know about the organisation.
@@ -54,7 +55,8 @@ pub async fn read(sdk: &SdkConfig, iam: &aws_sdk_iam::Client) -> Result<Org, Aud
             .map_err(|e| AuditError::Read(sentence("organizations:ListAccounts", here, &e)))?;
         for a in page.accounts() {
             if let Some(id) = a.id() {
-                accounts.push((id.to_owned(), a.name().map(str::to_owned)));
+                // Account names are chosen by whoever created the account: cleaned for terminals.
+                accounts.push((id.to_owned(), a.name().map(|n| clean(n, MAX_FIELD))));
             }
         }
         match page.next_token() {
