@@ -3,7 +3,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 
-.PHONY: test lint unit build run venv deny fuzz fuzz-seeds fuzz-check
+.PHONY: test lint unit build run venv deny browser fuzz fuzz-seeds fuzz-check
 
 test: lint unit infra deny
 
@@ -32,9 +32,25 @@ venv: .venv/.stamp
 	.venv/bin/pip install --disable-pip-version-check --no-input -r requirements-test.txt
 	touch $@
 
-# The emulator tests are #[ignore]d for a plain `cargo test`; here they run, told where the tools are.
-unit: .venv/.stamp
-	PATH="$(VENV)/bin:$$PATH" MOTO_SERVER="$(VENV)/bin/moto_server" CARGO_LAMBDA="$(VENV)/bin/cargo-lambda" $(CARGO) test --locked -- --include-ignored
+# Headless Chromium for the HTML report's browser tests (tests/report_browser.rs): Debian's
+# `chromium` package, pinned; installed (as root, or with sudo) when missing or another version.
+CHROMIUM_VERSION := 150.0.7871.100-1~deb12u1
+CHROMIUM ?= chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@if [ "$$(dpkg-query -W -f='$${Version}' chromium 2>/dev/null)" != "$(CHROMIUM_VERSION)" ]; then \
+	  $(SUDO) apt-get update && \
+	  { DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium=$(CHROMIUM_VERSION) chromium-common=$(CHROMIUM_VERSION) || \
+	    { echo "make browser: chromium $(CHROMIUM_VERSION) is no longer in the Debian archive; installing the archive's version (update CHROMIUM_VERSION)" >&2; \
+	      DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; }; }; \
+	fi
+	@$(CHROMIUM) --version
+
+# The emulator and browser tests are #[ignore]d for a plain `cargo test`; here they run, told
+# where the tools are.
+unit: .venv/.stamp browser
+	PATH="$(VENV)/bin:$$PATH" MOTO_SERVER="$(VENV)/bin/moto_server" CARGO_LAMBDA="$(VENV)/bin/cargo-lambda" CHROMIUM="$(CHROMIUM)" $(CARGO) test --locked -- --include-ignored
 
 build:
 	$(CARGO) build --release --locked

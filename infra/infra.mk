@@ -24,7 +24,9 @@ INFRA_CDK_TEMPLATES := $(INFRA_CDK_OUT)/Rootwatch.template.json $(INFRA_CDK_OUT)
 # prefix (it reads them from ROOTWATCH_EXAMPLE_LOG_BUCKET/_PREFIX).
 INFRA_EXAMPLE_LOG_BUCKET := example-org-trail-logs
 INFRA_EXAMPLE_LOG_PREFIX := AWSLogs/
-INFRA_EXAMPLE_LOG_ARCHIVE := -c logArchiveBucket=$(INFRA_EXAMPLE_LOG_BUCKET) -c logArchivePrefix=$(INFRA_EXAMPLE_LOG_PREFIX) \
+# An example suppression file (both stacks): its s3:GetObject grant is checked like the others.
+INFRA_EXAMPLE_SUPPRESSIONS := s3://example-rootwatch-config/rootwatch/suppressions.toml
+INFRA_EXAMPLE_LOG_ARCHIVE := -c suppressionsS3Uri=$(INFRA_EXAMPLE_SUPPRESSIONS) -c logArchiveBucket=$(INFRA_EXAMPLE_LOG_BUCKET) -c logArchivePrefix=$(INFRA_EXAMPLE_LOG_PREFIX) \
 	-c logArchiveRegion=eu-west-1 -c logArchiveNotification=both \
 	-c logArchiveKeyArn=arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab \
 	-c cloudTrailTopicArn=arn:aws:sns:eu-west-1:444455556666:org-trail-notifications \

@@ -429,6 +429,7 @@ fn run(records: &[Value], cfg: &RuleConfig, outputs: bool) -> Vec<RecordReport> 
     let mut table = rootwatch::cli::render::Table {
         out: Vec::new(),
         color: false,
+        principal_width: None,
     };
     let mut reports = Vec::new();
     for (i, v) in records.iter().enumerate() {

@@ -29,6 +29,7 @@ fn sample_output_is_what_replay_prints() {
     let mut table = Table {
         out: Vec::new(),
         color: false,
+        principal_width: None,
     };
     let stats =
         replay::replay(&["events/".into()], &replay::Options::default(), &mut table).unwrap();

@@ -749,6 +749,25 @@ async fn backfill_of_a_prefix_since_a_day_equals_the_local_replay() {
         stderr.contains("rootwatch: error: s3://no-such-bucket/AWSLogs/: listing failed"),
         "{stderr}"
     );
+    // One sentence that says what to do, the service's code kept, no SDK internals.
+    assert!(
+        stderr.contains("it does not exist: check the name, the account and the region"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(NoSuchBucket"), "{stderr}");
+    assert!(!stderr.contains("ServiceError"), "{stderr}");
+    // `sessions` reads the same prefixes, through the same code.
+    let out = Command::new(&bin)
+        .args(["sessions", "s3://no-such-bucket/AWSLogs/"])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("it does not exist"), "{stderr}");
 }
 
 #[test]

@@ -144,6 +144,7 @@ async fn missing_topic_or_dead_endpoint_is_a_retryable_error() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("could not be published"), "{err}");
+    assert!(err.to_string().contains("could not be reached"), "{err}");
     // SQS mode: exactly the failed message comes back.
     let payload = serde_json::json!({"Records": [
         {"messageId": "ok", "body": sample("events/principals/iam_user.json"), "eventSource": "aws:sqs"},
@@ -230,6 +231,12 @@ async fn replay_backfill_publishes_every_alert() {
             .contains("alert not published (events/rules/root-console-login-nomfa.json: record 0"),
         "{stderr}"
     );
+    // One sentence that says what to do (src/aws/errors.rs), no SDK internals.
+    assert!(
+        stderr.contains("publishing to SNS: it does not exist: check the name"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ServiceError"), "{stderr}");
 }
 
 #[tokio::test]

@@ -39,6 +39,8 @@ SETTINGS = {
     "NewCallerDays": ("NEW_CALLER_DAYS", "90", 3650),
 }
 DEFAULTS = {var: default for var, default, _ in SETTINGS.values()}
+# The example suppression file of infra/infra.mk's synth (both CDK stacks).
+SUPPRESSIONS = "s3://example-rootwatch-config/rootwatch/suppressions.toml"
 
 LOG_BUCKET = os.environ.get("ROOTWATCH_EXAMPLE_LOG_BUCKET", "example-org-trail-logs")
 LOG_PREFIX = os.environ.get("ROOTWATCH_EXAMPLE_LOG_PREFIX", "AWSLogs/")
@@ -177,10 +179,14 @@ def test_the_cdk_construct_has_the_same_settings():
 
 @pytest.mark.parametrize("sam_variant,cdk_stack", [("defaults", "Rootwatch"), ("log archive alone", "RootwatchLogArchive")])
 def test_sam_and_cdk_give_the_functions_the_same_variables(sam_variant, cdk_stack):
-    s, c = environments(sam(*SAM_VARIANTS[sam_variant])), environments(cdk(cdk_stack))
+    # infra/infra.mk's synth sets the example suppression file on both CDK stacks.
+    params, region = SAM_VARIANTS[sam_variant]
+    s = environments(sam({**params, "SuppressionsS3Uri": SUPPRESSIONS}, region))
+    c = environments(cdk(cdk_stack))
     assert sorted(s) == sorted(c)
     for kind in s:
         assert sorted(s[kind]) == sorted(c[kind]), kind
+        assert s[kind]["SUPPRESSIONS_S3_URI"] == c[kind]["SUPPRESSIONS_S3_URI"] == SUPPRESSIONS, kind
         assert {v: s[kind][v] for v in DEFAULTS} == {v: c[kind][v] for v in DEFAULTS} == DEFAULTS, kind
 
 

@@ -7,6 +7,7 @@ variant and in the synthesised CDK stacks, and SAM and CDK grant the same.
 - the log-archive function's role: its log group, publish, the alert key, the log-archive queue,
   s3:GetObject under the bucket's prefix, kms:Decrypt of the log files' key through S3 only, the
   sessions table, X-Ray when tracing.
+- with a suppression file (SuppressionsS3Uri), both: s3:GetObject on that one object, nothing more.
 - no `*` resource but X-Ray's (which has no resource-level permissions) and the log-file prefix;
 - the alert key's and the topic's policies name exactly the roles of the functions deployed;
 - the S3 Batch Operations role trusts only jobs of this account and region.
@@ -49,7 +50,12 @@ SAM_VARIANTS = {
         "us-east-1",
     ),
     "log archive alone": ({**LOG_ARCHIVE, "CloudTrailRules": "false"}, "eu-west-1"),
+    "security hub, log archive too": ({**LOG_ARCHIVE, "SecurityHub": "true"}, "us-east-1"),
 }
+# The example suppression file of infra/infra.mk's synth (both CDK stacks).
+SUPPRESSIONS = "s3://example-rootwatch-config/rootwatch/suppressions.toml"
+SAM_VARIANTS["defaults, suppressions"] = ({"SuppressionsS3Uri": SUPPRESSIONS}, "us-east-1")
+SAM_VARIANTS["log archive alone, suppressions"] = ({**LOG_ARCHIVE, "CloudTrailRules": "false", "SuppressionsS3Uri": SUPPRESSIONS}, "eu-west-1")
 FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Serverless::Function")
 
 
@@ -123,7 +129,7 @@ def settings(d: Deployment) -> dict[str, str]:
     """The SAM parameters of a deployment; for a CDK template, the settings of infra/infra.mk's synth."""
     if "InvocationMode" in d.params:
         return d.params
-    return {"InvocationMode": "queue", "EnableTracing": "false", "LogArchiveKeyArn": LOG_KEY_ARN, "LogArchiveBucket": LOG_BUCKET, "LogArchivePrefix": LOG_PREFIX}
+    return {"InvocationMode": "queue", "EnableTracing": "false", "LogArchiveKeyArn": LOG_KEY_ARN, "LogArchiveBucket": LOG_BUCKET, "LogArchivePrefix": LOG_PREFIX, "SuppressionsS3Uri": SUPPRESSIONS}
 
 
 def expected_sids(d: Deployment, kind: str) -> list[str]:
@@ -138,8 +144,12 @@ def expected_sids(d: Deployment, kind: str) -> list[str]:
             sids.append("DecryptTheLogFilesThroughS3")
     if sessions:
         sids.append("SessionsTable")
-    if p["EnableTracing"] == "true":
+    if p.get("SuppressionsS3Uri"):
+        sids.append("ReadTheSuppressionFile")
+    if p.get("EnableTracing") == "true":
         sids.append("XRayTraces")
+    if p.get("SecurityHub") == "true":
+        sids.append("ImportFindings")
     return sids
 
 
@@ -179,13 +189,22 @@ def test_each_function_has_its_own_role_with_only_what_it_needs(name):
                     continue  # its log group's ARN (which ends in :*, the group's streams), checked above
                 if s["Sid"] == "XRayTraces":
                     assert resource == "*"
+                elif s["Sid"] == "ReadTheSuppressionFile":
+                    assert resource == "arn:aws:s3:::" + settings(d)["SuppressionsS3Uri"].removeprefix("s3://")
+                    assert listed(s["Action"]) == ["s3:GetObject"]
                 elif s["Sid"] == "ReadTheLogFiles":
                     p = settings(d)
                     assert resource == f"arn:aws:s3:::{p['LogArchiveBucket']}/{p['LogArchivePrefix']}*"
                     assert listed(s["Action"]) == ["s3:GetObject"]
                 else:
                     assert "*" not in resource, f"{kind} {s['Sid']}: {resource}"
-        text = repr(sts)
+        if "ImportFindings" in by_sid:
+            # BatchImportFindings only, on this account's default product only.
+            s = by_sid["ImportFindings"]
+            assert listed(s["Action"]) == ["securityhub:BatchImportFindings"]
+            assert listed(s["Resource"]) == [f"arn:aws:securityhub:{d.region}:{ACCOUNT}:product/{ACCOUNT}/default"]
+        text = repr([s for s in sts if s["Sid"] != "ReadTheSuppressionFile"])
+        assert ("securityhub:" in text) == (settings(d).get("SecurityHub") == "true")
         if kind == "event":
             assert "s3:" not in text and LOG_KEY_ARN not in text, "the event function reads no log files"
         else:
@@ -219,7 +238,7 @@ def test_the_key_and_the_topic_admit_exactly_the_functions_roles(name):
 
 @pytest.mark.parametrize(
     "sam_variant,cdk_stack",
-    [("defaults", "Rootwatch"), ("log archive alone", "RootwatchLogArchive")],
+    [("defaults, suppressions", "Rootwatch"), ("log archive alone, suppressions", "RootwatchLogArchive")],
 )
 def test_sam_and_cdk_grant_the_same(sam_variant, cdk_stack):
     s, c = DEPLOYMENTS[f"sam: {sam_variant}"](), DEPLOYMENTS[f"cdk: {cdk_stack}"]()

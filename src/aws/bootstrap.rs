@@ -82,6 +82,19 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
             log_buckets = %config.log_buckets.as_ref().map_or("any".to_owned(), |b| b.join(",")),
             "rootwatch function ready"
         );
+        // SECURITY_HUB=true: the calling account (sts:GetCallerIdentity needs no permission) and
+        // the function's region give the default product the findings go to.
+        // <https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html>
+        let hub = if config.security_hub {
+            let target = crate::aws::securityhub::target(&sdk).await?;
+            tracing::info!(product = %target.product_arn(), "findings also go to Security Hub");
+            Some(crate::aws::securityhub::Hub {
+                client: crate::aws::securityhub::client(&sdk),
+                target,
+            })
+        } else {
+            None
+        };
         let auditor = config
             .audit
             .clone()
@@ -91,6 +104,9 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
             });
         let mut handler = Handler::with_store(config, publisher, store).with_objects(objects);
         handler.auditor = auditor;
+        if let Some(hub) = hub {
+            handler = handler.with_security_hub(hub);
+        }
         let handler = &handler;
         lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {

@@ -153,13 +153,15 @@ fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
         .is_some_and(|se| se.code() == Some("ConditionalCheckFailedException"))
 }
 
-fn failed<E>(op: &'static str, e: E) -> StoreError
+/// One sentence saying what to do ([`crate::aws::errors::explain`]).
+fn failed<E, R>(op: &'static str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
 {
     StoreError {
         op,
-        message: DisplayErrorContext(e).to_string(),
+        message: crate::aws::errors::explain(&e, "DynamoDB"),
     }
 }
 
@@ -294,7 +296,10 @@ impl SessionStore for DynamoStore {
                     let put = PutRequest::builder()
                         .set_item(Some(session_item(x)))
                         .build()
-                        .map_err(|e| failed("BatchWriteItem", e))?;
+                        .map_err(|e| StoreError {
+                            op: "BatchWriteItem",
+                            message: e.to_string(),
+                        })?;
                     Ok(WriteRequest::builder().put_request(put).build())
                 })
                 .collect::<Result<_, StoreError>>()?;

@@ -5,8 +5,10 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod dynamo;
+pub mod errors;
 pub mod function;
 pub mod s3;
+pub mod securityhub;
 pub mod sns;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]

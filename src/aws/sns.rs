@@ -203,8 +203,13 @@ fn attributes(alert: &Alert) -> std::collections::HashMap<String, MessageAttribu
         .collect()
 }
 
-fn describe<E: std::error::Error>(e: E) -> PublishError {
-    PublishError(aws_sdk_sns::error::DisplayErrorContext(e).to_string())
+/// One sentence saying what to do ([`crate::aws::errors::explain`]).
+fn describe<E, R>(e: aws_sdk_sns::error::SdkError<E, R>) -> PublishError
+where
+    E: aws_sdk_sns::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    PublishError(crate::aws::errors::explain(&e, "publishing to SNS"))
 }
 
 /// Splits alerts into PublishBatch calls: at most [`MAX_BATCH`] entries and
@@ -260,7 +265,7 @@ impl Publisher for SnsPublisher {
                 })
                 .collect();
             let sent = match entries {
-                Err(e) => Err(describe(e)),
+                Err(e) => Err(PublishError(format!("publishing to SNS: {e}"))),
                 Ok(entries) => self
                     .client
                     .publish_batch()

@@ -24,10 +24,19 @@ pub(crate) enum Command {
     /// those of --since/--until. Exit status 1 when an input could not be read (after
     /// everything readable was processed).
     Replay {
-        /// Output format: `table` for a person, `jsonl` one JSON object per record, `json` one
-        /// document, `alert` the e-mail text of each alert (findings at --alert-min-severity or above).
+        /// Output format (on standard output).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Order of the output: `input` (the default: files in the order given, folders in name
+        /// order, records as they are in each file) or `time` (by eventTime, oldest first; the
+        /// output is then written at the end).
+        #[arg(long, value_enum, default_value_t = Sort::Input)]
+        sort: Sort,
+        /// Also write a self-contained HTML report to this file: what was read, a timeline of
+        /// the findings, a findings table with filters, the session graph. Opens from file://,
+        /// with no network access.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
         /// Drop findings below this severity (info, low, medium, high, critical).
         #[arg(long, default_value = "info", value_parser = parse_severity)]
         min_severity: Severity,
@@ -44,6 +53,10 @@ pub(crate) enum Command {
         /// Lowest severity that is published with --sns-topic-arn.
         #[arg(long, default_value = "medium", value_parser = parse_severity)]
         alert_min_severity: Severity,
+        /// Also import every finding into AWS Security Hub (BatchImportFindings, 100 per call)
+        /// as the calling account's default product; AWS configuration as for --sns-topic-arn.
+        #[arg(long)]
+        security_hub: bool,
         /// Alert format with --sns-topic-arn: standard or chatbot.
         #[arg(long, default_value = "standard")]
         alert_format: crate::core::alert::AlertFormat,
@@ -62,6 +75,10 @@ pub(crate) enum Command {
         /// With s3:// paths: read only objects whose date path is this day or earlier.
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
         until: Option<Day>,
+        /// A suppression file (TOML, docs/suppressions.md): the findings it covers stay in
+        /// jsonl/json marked "suppressed", leave the table and are not published.
+        #[arg(long, value_name = "FILE")]
+        suppressions: Option<PathBuf>,
         /// Files or folders to read; `-` for standard input; `s3://bucket/prefix/` for the
         /// objects under an S3 prefix (AWS_REGION, credentials, AWS_ENDPOINT_URL as for SNS).
         #[arg(required = true)]
@@ -70,7 +87,7 @@ pub(crate) enum Command {
     /// Show the session trees of the input: who started which chain, through which roles and
     /// accounts, with how many requests under each.
     Sessions {
-        /// `tree` (indented, for a person), `dot` (Graphviz), `json`.
+        /// Output format (on standard output).
         #[arg(long, value_enum, default_value_t = TreeFormat::Tree)]
         format: TreeFormat,
         /// Sessions kept in memory at most (about 820 bytes each).
@@ -79,7 +96,7 @@ pub(crate) enum Command {
         /// Files read at once (default: every core).
         #[arg(long, default_value_t = default_threads())]
         threads: usize,
-        /// Files or folders to read; `-` for standard input.
+        /// Files or folders to read; `-` for standard input; `s3://bucket/prefix/` as for replay.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -148,18 +165,38 @@ impl PatternArgs {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 pub(crate) enum TreeFormat {
+    /// Indented trees, for a person.
     Tree,
+    /// A Graphviz document (`dot -Tsvg`).
     Dot,
+    /// One JSON document: the trees, nested.
     Json,
+    /// A self-contained HTML page drawing the session graph (no Graphviz needed).
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 pub(crate) enum Format {
+    /// One line per finding (time, account, region, severity, principal, what happened), then a summary; for a person.
     Table,
+    /// One JSON object per CloudTrail record, one per line (docs/jsonl.md); summary on stderr.
     Jsonl,
+    /// One JSON document {"records": [...], "errors": [...], "summary": {...}}.
     Json,
-    /// The e-mail text of each alert (what an SNS e-mail subscriber reads).
+    /// The subject and e-mail text of each alert, as an SNS e-mail subscriber reads it (findings at --alert-min-severity or above).
     Alert,
+    /// One OCSF Detection Finding (class 2004, OCSF 1.5.0) per finding, one per line.
+    Ocsf,
+    /// One AWS Security Finding Format (ASFF) document per finding, one per line.
+    Asff,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub(crate) enum Sort {
+    /// The order of the input (the default).
+    Input,
+    /// By eventTime, oldest first (records without a time last).
+    Time,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]

@@ -19,7 +19,7 @@ pub(crate) struct Backfill {
 
 impl Backfill {
     pub(crate) fn add(&mut self, report: &RecordReport, progress: &Option<ProgressBar>) {
-        if let Some(a) = crate::core::alert::build(report, self.min, self.format) {
+        if let Some(a) = crate::core::alert::build_replay(report, self.min, self.format) {
             let at = format!("{}: record {}", report.input.file, report.input.index);
             self.pending.push((a, at));
             if self.pending.len() >= crate::aws::sns::MAX_BATCH {

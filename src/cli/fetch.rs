@@ -67,7 +67,7 @@ pub(crate) fn fetch(paths: &[PathBuf], range: &DayRange, draw: bool) -> Result<F
                 Err(e) => f.errors.push(InputError {
                     file: url.to_string(),
                     index: None,
-                    message: format!("listing failed: {e}"),
+                    message: format!("listing failed: {}", sentence(&e)),
                 }),
             }
             for (key, size) in std::mem::take(&mut f.selection.selected) {
@@ -102,7 +102,7 @@ pub(crate) fn fetch(paths: &[PathBuf], range: &DayRange, draw: bool) -> Result<F
                 let (source, obj, n) = (source.clone(), obj.clone(), next);
                 tasks.spawn(async move {
                     let r = crate::aws::s3::download(&source, &obj, &file).await;
-                    (n, r.map(|_| file).map_err(|e| e.to_string()))
+                    (n, r.map(|_| file).map_err(|e| sentence(&e).to_owned()))
                 });
                 next += 1;
             }
@@ -142,4 +142,12 @@ pub(crate) fn fetch(paths: &[PathBuf], range: &DayRange, draw: bool) -> Result<F
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(fetched)
+}
+
+/// The error's sentence, without the function's retry note.
+fn sentence(e: &crate::aws::s3::ObjectError) -> &str {
+    use crate::aws::s3::ObjectError::*;
+    match e {
+        NotFound(t) | Denied(t) | Retryable(t) | Permanent(t) => t,
+    }
 }

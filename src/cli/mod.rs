@@ -6,8 +6,12 @@ pub mod args;
 pub mod audit;
 pub mod backfill;
 pub mod fetch;
+pub mod findings;
 pub mod outputs;
 pub mod render;
+pub mod report;
+pub(crate) mod sort;
+pub mod suppressions;
 pub mod tree;
 
 use crate::aws::sns::SnsPublisher;
@@ -15,7 +19,7 @@ use crate::cli::render::{Json, Jsonl, Table};
 use crate::input::s3_keys::DayRange;
 use crate::replay::{self, Output, Stats};
 use anyhow::Result;
-use args::{s3_url, Cli, Color, Command, Format};
+use args::{s3_url, Cli, Color, Command, Format, Sort};
 use backfill::Backfill;
 use clap::Parser;
 use fetch::{fetch, Fetched};
@@ -119,7 +123,17 @@ pub(crate) fn run() -> Result<ExitCode> {
                 format,
                 out,
             };
-            let (stats, errors, _) = run_replay(trees, &paths, None, &opts, None, None)?;
+            let fetched = if paths.iter().any(|p| s3_url(p).is_some()) {
+                Some(fetch(
+                    &paths,
+                    &DayRange::default(),
+                    io::stderr().is_terminal(),
+                )?)
+            } else {
+                None
+            };
+            let (stats, errors, _) =
+                run_replay(trees, &paths, fetched.as_ref(), &opts, None, None)?;
             if stats.sessions_evicted > 0 {
                 eprintln!(
                     "rootwatch: {} session(s) forgotten at capacity; raise --session-capacity",
@@ -141,6 +155,8 @@ pub(crate) fn run() -> Result<ExitCode> {
         }
         Command::Replay {
             format,
+            sort,
+            report,
             min_severity,
             color,
             no_progress,
@@ -148,11 +164,13 @@ pub(crate) fn run() -> Result<ExitCode> {
             sns_topic_arn,
             alert_min_severity,
             alert_format,
+            security_hub,
             sessions,
             patterns,
             threads,
             since,
             until,
+            suppressions,
         } => {
             let range = DayRange { since, until };
             let any_s3 = paths.iter().any(|p| s3_url(p).is_some());
@@ -172,6 +190,11 @@ pub(crate) fn run() -> Result<ExitCode> {
             )
             .and_then(|r| r.with_detector_resources(&sessions.detector_resource))
             .map_err(anyhow::Error::msg)?;
+            let now = suppressions::now();
+            let suppressions = match suppressions::load(suppressions.as_deref(), now) {
+                Ok(s) => s,
+                Err(why) => return usage(&why),
+            };
             let opts = replay::Options {
                 pipeline: crate::core::pipeline::Pipeline {
                     patterns: patterns.config(),
@@ -179,6 +202,8 @@ pub(crate) fn run() -> Result<ExitCode> {
                 },
                 session_capacity: sessions.session_capacity,
                 threads,
+                suppressions,
+                now,
             };
             let backfill = match sns_topic_arn {
                 None => None,
@@ -202,6 +227,12 @@ pub(crate) fn run() -> Result<ExitCode> {
                     })
                 }
             };
+            let hub_counts = std::rc::Rc::new(findings::HubCounts::default());
+            let hub = if security_hub {
+                Some(findings::hub(std::rc::Rc::clone(&hub_counts))?)
+            } else {
+                None
+            };
             let draw = !no_progress && io::stderr().is_terminal();
             let fetched = if any_s3 {
                 Some(fetch(&paths, &range, draw)?)
@@ -217,7 +248,7 @@ pub(crate) fn run() -> Result<ExitCode> {
                 let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
                 pb.set_style(
                     ProgressStyle::with_template(
-                        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files  {msg}",
+                        "{spinner} [{elapsed_precise}] {prefix} {wide_bar} {pos}/{len} files  {msg}",
                     )
                     .expect("valid template"),
                 );
@@ -228,26 +259,36 @@ pub(crate) fn run() -> Result<ExitCode> {
                 Color::Never => false,
                 Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            let (stats, errors, backfilled) = match format {
-                Format::Jsonl => {
-                    run_replay(Jsonl { out }, &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Json => {
-                    run_replay(Json::new(out), &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Table => {
-                    let inner = Table { out, color };
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
-                Format::Alert => {
-                    let inner = AlertText {
-                        out,
-                        min: alert_min_severity,
-                        format: alert_format,
-                    };
-                    run_replay(inner, &paths, fetched, &opts, progress, backfill)?
-                }
+            let terminal = io::stdout().is_terminal();
+            let mut inner: Box<dyn replay::Output> = match format {
+                Format::Jsonl => Box::new(Jsonl { out }),
+                Format::Json => Box::new(Json::new(out)),
+                Format::Table => Box::new(Table {
+                    out,
+                    color,
+                    principal_width: terminal.then_some(render::TERMINAL_PRINCIPAL_WIDTH),
+                }),
+                Format::Alert => Box::new(AlertText {
+                    out,
+                    min: alert_min_severity,
+                    format: alert_format,
+                }),
+                Format::Ocsf => Box::new(findings::OcsfLines { out }),
+                Format::Asff => Box::new(findings::AsffLines { out }),
             };
+            inner = Box::new(findings::ToSecurityHub { inner, hub });
+            if let Some(path) = report {
+                inner = Box::new(report::WithReport {
+                    inner,
+                    collector: report::Collector::default(),
+                    path,
+                });
+            }
+            if sort == Sort::Time {
+                inner = Box::new(sort::ByTime::new(inner));
+            }
+            let (stats, errors, backfilled) =
+                run_replay(inner, &paths, fetched, &opts, progress, backfill)?;
             if format == Format::Jsonl {
                 eprintln!("{}", one_line(&stats));
             }
@@ -258,6 +299,16 @@ pub(crate) fn run() -> Result<ExitCode> {
                 );
                 if not_published > 0 {
                     eprintln!("rootwatch: {not_published} alert(s) were not published (see above); replay again to retry");
+                    failed = true;
+                }
+            }
+            if security_hub {
+                let (imported, not_imported) = (hub_counts.imported.get(), hub_counts.failed.get());
+                eprintln!(
+                    "rootwatch: {imported} finding(s) imported into Security Hub, {not_imported} failed"
+                );
+                if not_imported > 0 {
+                    eprintln!("rootwatch: {not_imported} finding(s) were not imported (see above); replay again to retry (a finding imported twice is updated, not duplicated)");
                     failed = true;
                 }
             }

@@ -17,7 +17,7 @@ pub(crate) struct AlertText<W: Write> {
 
 impl<W: Write> Output for AlertText<W> {
     fn record(&mut self, report: &RecordReport) -> io::Result<()> {
-        if let Some(a) = crate::core::alert::build(report, self.min, self.format) {
+        if let Some(a) = crate::core::alert::build_replay(report, self.min, self.format) {
             writeln!(self.out, "Subject: {}\n\n{}\n---", a.subject, a.text)?;
         }
         Ok(())
@@ -53,9 +53,31 @@ impl<W: Write> Output for Trees<W> {
             TreeFormat::Json => {
                 serde_json::to_string_pretty(&trees).map_err(io::Error::other)? + "\n"
             }
+            TreeFormat::Html => crate::cli::report::sessions_page(&trees)?,
         };
         self.out.write_all(text.as_bytes())?;
         self.out.flush()
+    }
+}
+
+impl<O: Output + ?Sized> Output for Box<O> {
+    fn record(&mut self, report: &RecordReport) -> io::Result<()> {
+        (**self).record(report)
+    }
+    fn take(&mut self, report: RecordReport) -> io::Result<()> {
+        (**self).take(report)
+    }
+    fn error(&mut self, err: &InputError) -> io::Result<()> {
+        (**self).error(err)
+    }
+    fn pass_started(&mut self, pass: u8) {
+        (**self).pass_started(pass)
+    }
+    fn input_started(&mut self, name: &str, n: usize, total: usize) {
+        (**self).input_started(name, n, total)
+    }
+    fn finish(&mut self, stats: &Stats) -> io::Result<()> {
+        (**self).finish(stats)
     }
 }
 
@@ -92,6 +114,16 @@ impl<O: Output> Output for Cli2<O> {
         }
         self.inner.error(err)
     }
+    fn pass_started(&mut self, pass: u8) {
+        if let Some(pb) = &self.progress {
+            pb.set_prefix(match pass {
+                1 => "pass 1/2 (sessions)",
+                _ => "pass 2/2 (findings)",
+            });
+            pb.set_position(0);
+        }
+        self.inner.pass_started(pass);
+    }
     fn input_started(&mut self, name: &str, n: usize, total: usize) {
         if let Some(pb) = &self.progress {
             pb.set_length(total as u64);
@@ -109,8 +141,13 @@ pub(crate) fn finish_progress(pb: &Option<ProgressBar>) {
 
 pub(crate) fn one_line(s: &Stats) -> String {
     let findings: u64 = s.findings_by_rule.values().sum();
+    let suppressed = if s.suppressed > 0 {
+        format!(", {} suppressed", s.suppressed)
+    } else {
+        String::new()
+    };
     format!(
-        "rootwatch: {} records from {} files ({} skipped), {} unreadable, {} findings",
+        "rootwatch: {} records from {} files ({} skipped), {} unreadable, {} findings{suppressed}",
         s.records,
         s.files_read,
         s.files_skipped + s.digest_files_skipped,

@@ -84,6 +84,22 @@ impl<W: Write> Output for Json<W> {
 pub struct Table<W: Write> {
     pub out: W,
     pub color: bool,
+    /// On a terminal, the principal column is cut to this many characters (`…` marks the cut);
+    /// `None` prints it whole (a pipe, a file; `jsonl` always has the full text).
+    pub principal_width: Option<usize>,
+}
+
+/// The principal column's width on a terminal.
+pub const TERMINAL_PRINCIPAL_WIDTH: usize = 60;
+
+/// `s` cut to `width` characters, the last one `…` when cut.
+pub fn cap(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 fn paint(color: bool, sev: Severity) -> (&'static str, &'static str) {
@@ -104,7 +120,9 @@ impl<W: Write> Table<W> {
     fn summary(&mut self, stats: &Stats) -> io::Result<()> {
         let w = &mut self.out;
         let total: u64 = stats.findings_by_rule.values().sum();
-        if total == 0 {
+        if total == 0 && stats.files_read == 0 && stats.records == 0 && stats.errors > 0 {
+            writeln!(w, "Nothing was read (see the errors above).")?;
+        } else if total == 0 {
             writeln!(w, "No findings.")?;
         }
         writeln!(w)?;
@@ -164,6 +182,13 @@ impl<W: Write> Table<W> {
                 .collect();
             writeln!(w, "  by severity      {}", by_sev.join(", "))?;
         }
+        if stats.suppressed > 0 {
+            writeln!(
+                w,
+                "  suppressed       {} (findings covered by --suppressions; in jsonl/json)",
+                stats.suppressed
+            )?;
+        }
         Ok(())
     }
 }
@@ -198,7 +223,7 @@ fn join(items: impl Iterator<Item = String>) -> String {
 
 impl<W: Write> Output for Table<W> {
     fn record(&mut self, r: &RecordReport) -> io::Result<()> {
-        for f in &r.findings {
+        for f in r.findings.iter().filter(|f| !f.is_suppressed()) {
             let (on, off) = paint(self.color, f.severity);
             let mut who = short_principal(&r.principal);
             if let Some(o) = &r.origin {
@@ -209,6 +234,9 @@ impl<W: Write> Output for Table<W> {
                     .map(|a| a.strip_prefix("assumed-role/").unwrap_or(a))
                     .unwrap_or(o.who());
                 who.push_str(&format!(" ← {short}"));
+            }
+            if let Some(width) = self.principal_width {
+                who = cap(&who, width);
             }
             let ip = r
                 .source_ip

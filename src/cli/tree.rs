@@ -177,17 +177,35 @@ fn plural(n: u64, one: &str) -> String {
     }
 }
 
+/// Each tree's principal as shown: its ARN (else name), and, when another tree shows the same
+/// ARN (two SSO sessions of one user through two permission sets' roles, say), its principal id
+/// too, which tells them apart.
+pub fn labels(trees: &[Tree]) -> Vec<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in trees {
+        *seen.entry(t.who()).or_default() += 1;
+    }
+    trees
+        .iter()
+        .map(|t| match (&t.name, seen.get(t.who())) {
+            (Some(name), Some(n)) if *n > 1 && t.arn.is_some() => {
+                format!("{} [principal id {name}]", t.who())
+            }
+            _ => t.who().to_owned(),
+        })
+        .collect()
+}
+
 /// The indented tree for a person.
 pub fn text(trees: &[Tree]) -> String {
     let mut out = String::new();
     if trees.is_empty() {
         out.push_str("No sessions found: no session-issuing call (AssumeRole*, AssumeRoot, GetFederationToken, GetSessionToken) and no request made with its key.\n");
     }
-    for t in trees {
+    for (t, label) in trees.iter().zip(labels(trees)) {
         let _ = writeln!(
             out,
-            "{} ({}) — {}",
-            t.who(),
+            "{label} ({}) — {}",
             t.class,
             plural(t.total_requests, "request")
         );
@@ -233,12 +251,12 @@ pub fn dot(trees: &[Tree]) -> String {
     let mut out = String::from(
         "digraph sessions {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
     );
-    for (i, t) in trees.iter().enumerate() {
+    for (i, (t, label)) in trees.iter().zip(labels(trees)).enumerate() {
         let id = format!("p{i}");
         let _ = writeln!(
             out,
             "  {id} [shape=ellipse, label=\"{}\\n{} — {}\"];",
-            esc(t.who()),
+            esc(&label),
             t.class,
             plural(t.total_requests, "request")
         );

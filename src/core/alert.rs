@@ -154,9 +154,22 @@ fn lead<'f>(findings: &[&'f Finding]) -> Option<&'f Finding> {
         .reduce(|a, b| if b.severity > a.severity { b } else { a })
 }
 
-/// Builds the alert for a report, or `None` when it has no finding at or above `min`.
+/// Builds the alert for a report, or `None` when it has no finding at or above `min` that no
+/// suppression covers (suppressed findings are never published).
 pub fn build(report: &RecordReport, min: Severity, format: AlertFormat) -> Option<Alert> {
     build_with(report, min, format, None)
+}
+
+/// What a replay's alert says of a session whose start is not in the files read: the whole input
+/// has been read, so it is not "not yet" seen.
+pub const NOT_IN_INPUT: &str =
+    "not in the input (the call that started this session is not in what was read)";
+
+/// [`build`] for a replay, which has read its whole input: a session whose origin is unknown is
+/// one whose start is not in the input ([`NOT_IN_INPUT`]).
+pub fn build_replay(report: &RecordReport, min: Severity, format: AlertFormat) -> Option<Alert> {
+    let note = (report.origin.is_none() && is_session(report)).then_some(NOT_IN_INPUT);
+    build_with(report, min, format, note)
 }
 
 /// [`build`], with what is known about a session's origin that the report cannot say: the
@@ -170,7 +183,7 @@ pub fn build_with(
     let findings: Vec<&Finding> = report
         .findings
         .iter()
-        .filter(|f| f.severity >= min)
+        .filter(|f| f.severity >= min && !f.is_suppressed())
         .collect();
     let lead = lead(&findings)?;
     let p = &report.principal;
@@ -504,6 +517,7 @@ mod tests {
                 title: format!("{rule} fired"),
                 task: None,
                 doc: "https://docs.aws.amazon.com/",
+                suppressed: None,
             }];
             for format in [AlertFormat::Standard, AlertFormat::Chatbot] {
                 let a = build(&r, Severity::Info, format).unwrap();

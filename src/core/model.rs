@@ -167,6 +167,25 @@ pub struct Finding {
     pub task: Option<Task>,
     /// The AWS documentation page behind the rule or task.
     pub doc: &'static str,
+    /// The suppression that covers this finding (`core::suppress`): it stays in `jsonl`/`json`,
+    /// leaves the table and is not published. Serialised only when present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppressed>,
+}
+
+impl Finding {
+    /// Whether a suppression covers this finding: then it is not shown in the table nor
+    /// published (SNS, and any other alert sink).
+    pub fn is_suppressed(&self) -> bool {
+        self.suppressed.is_some()
+    }
+}
+
+/// Why a finding is suppressed: the entry's reason and its last day (`YYYY-MM-DD`, UTC).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Suppressed {
+    pub reason: String,
+    pub expires: String,
 }
 
 /// A session-issuing STS call (AssumeRole*, AssumeRoot, GetFederationToken, GetSessionToken).

@@ -204,6 +204,7 @@ pub fn brute_force_finding(
         ),
         task: None,
         doc: SIGNIN_FAILURE_DOC,
+        suppressed: None,
     }
 }
 
@@ -253,6 +254,7 @@ pub fn spray_finding(cfg: &PatternConfig, ip: &str, failures: &[(i64, String)], 
         ),
         task: None,
         doc: SIGNIN_FAILURE_DOC,
+        suppressed: None,
     }
 }
 
@@ -267,6 +269,7 @@ pub fn new_caller_finding(caller: &str, target: &str) -> Finding {
         ),
         task: None,
         doc: ASSUME_ROOT_TRACKING_DOC,
+        suppressed: None,
     }
 }
 

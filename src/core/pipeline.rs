@@ -133,6 +133,19 @@ impl Pipeline {
         report
     }
 
+    /// Step 3, once every finding of the record is known (the pattern rules' too): marks the
+    /// findings an entry of `suppressions` covers at `now` (epoch seconds, the wall clock of the
+    /// run: a suppression is a statement about the present, so a backfill of old records is
+    /// judged by today's file). Returns how many were marked. `detector-tamper` is never.
+    pub fn suppress(
+        &self,
+        report: &mut RecordReport,
+        suppressions: &crate::core::suppress::Suppressions,
+        now: i64,
+    ) -> usize {
+        suppressions.apply(report, now)
+    }
+
     /// Both steps over one decoded value.
     pub fn run(
         &self,

@@ -212,6 +212,7 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
                 title: format!("Root user credentials used{via}: {action}{minted}{failed}"),
                 task: None,
                 doc: ROOT_USE_DOC,
+                suppressed: None,
             });
         }
     } else {
@@ -249,6 +250,7 @@ pub fn evaluate(record: &Record, principal: &Principal, ctx: &Context) -> Vec<Fi
             title,
             task: None,
             doc: PRIVILEGED_TASK_DOC,
+            suppressed: None,
         });
     }
     task_findings(record, true, &mut out);
@@ -274,6 +276,7 @@ fn task_findings(record: &Record, root: bool, out: &mut Vec<Finding>) {
             title: format!("Root-only task: {} ({action}){failed}", entry.what),
             task: Some(entry.task),
             doc: entry.doc,
+            suppressed: None,
         });
     }
 }
@@ -306,6 +309,7 @@ fn role_findings(record: &Record, principal: &Principal, ctx: &Context, out: &mu
             ),
             task: None,
             doc: ROLE_ASSUME_DOC,
+            suppressed: None,
         });
     }
     if cfg.trusted_accounts.is_empty() || record.event_name() != "AssumeRole" {
@@ -333,6 +337,7 @@ fn role_findings(record: &Record, principal: &Principal, ctx: &Context, out: &mu
         ),
         task: None,
         doc: CROSS_ACCOUNT_DOC,
+        suppressed: None,
     });
 }
 
@@ -366,6 +371,7 @@ fn tamper_finding(record: &Record, principal: &Principal, ctx: &Context, out: &m
         ),
         task: None,
         doc: entry.doc,
+        suppressed: None,
     });
 }
 
@@ -398,6 +404,7 @@ fn console_login(record: &Record) -> Finding {
             title: format!("Root user console sign-in failed{why}"),
             task: None,
             doc: SIGNIN_EVENTS_DOC,
+            suppressed: None,
         };
     }
     let mfa = record
@@ -415,6 +422,7 @@ fn console_login(record: &Record) -> Finding {
         title: format!("Root user signed in to the console {how}"),
         task: None,
         doc: SIGNIN_EVENTS_DOC,
+        suppressed: None,
     }
 }
 
@@ -447,6 +455,7 @@ fn assume_root_caller(record: &Record, principal: &Principal) -> Finding {
         ),
         task: None,
         doc: PRIVILEGED_TASK_DOC,
+        suppressed: None,
     }
 }
 

@@ -238,6 +238,7 @@ pub(crate) fn raw_report(chunks: &[&[u8]]) -> RecordReport {
             title: title.repeat(times),
             task: (at(2) % 2 == 1).then(|| Task::ALL[at(2) / 2 % Task::ALL.len()]),
             doc: "https://docs.aws.amazon.com/",
+            suppressed: None,
         });
     }
     // An origin with hops, when there is anything left.

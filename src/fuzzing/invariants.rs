@@ -30,6 +30,7 @@ pub fn check_report(r: &RecordReport) {
     let mut table = Table {
         out: Vec::new(),
         color: false,
+        principal_width: None,
     };
     table.record(r).expect("write to memory");
     let text = String::from_utf8(table.out).expect("table is UTF-8");

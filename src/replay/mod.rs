@@ -28,7 +28,10 @@ pub trait Output {
         self.record(&report)
     }
     fn error(&mut self, err: &InputError) -> io::Result<()>;
-    /// Called before each input is read (`n` of `total`, 0-based).
+    /// Called before each pass over the inputs: 1 learns the sessions, 2 reports every record.
+    fn pass_started(&mut self, _pass: u8) {}
+    /// Called before each input is read in a pass (`n` of `total`, 0-based; `total` counts each
+    /// input once, whatever the pass).
     fn input_started(&mut self, _name: &str, _n: usize, _total: usize) {}
     /// Called once after the last input: write any summary and flush.
     fn finish(&mut self, _stats: &Stats) -> io::Result<()> {
@@ -50,6 +53,8 @@ pub struct Stats {
     pub errors: u64,
     pub by_class: BTreeMap<PrincipalClass, u64>,
     pub findings_by_rule: BTreeMap<Rule, u64>,
+    /// Serialised most severe first, the order of the table's summary.
+    #[serde(serialize_with = "most_severe_first")]
     pub findings_by_severity: BTreeMap<Severity, u64>,
     /// Sessions learned from session-issuing calls in the input.
     pub sessions_tracked: u64,
@@ -57,6 +62,16 @@ pub struct Stats {
     pub sessions_evicted: u64,
     /// Records attributed to an origin.
     pub records_with_origin: u64,
+    /// Findings a suppression covers (`--suppressions`): kept in the reports, not counted in
+    /// `findings_by_rule` / `findings_by_severity`.
+    pub suppressed: u64,
+}
+
+fn most_severe_first<S: serde::Serializer>(
+    m: &BTreeMap<Severity, u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter().rev())
 }
 
 /// What a replay does besides reading: the findings kept, the rule settings, the session store.
@@ -68,6 +83,10 @@ pub struct Options {
     pub session_capacity: usize,
     /// Files read at once (1: one at a time, streaming).
     pub threads: usize,
+    /// The suppressions applied to every report (`--suppressions`; none by default).
+    pub suppressions: crate::core::suppress::Suppressions,
+    /// The wall clock of the run (epoch seconds): what the suppressions' expiry is compared with.
+    pub now: i64,
 }
 
 impl Default for Options {
@@ -76,6 +95,8 @@ impl Default for Options {
             pipeline: Pipeline::default(),
             session_capacity: crate::core::session::MEMORY_CAPACITY,
             threads: 1,
+            suppressions: Default::default(),
+            now: 0,
         }
     }
 }
@@ -143,14 +164,15 @@ pub fn replay_sources(
     }
     let total = inputs.len();
     let threads = opts.threads.clamp(1, total.max(1));
-    // Progress positions: a directory may hold more files by now than when it was counted.
-    let total2 = 2 * total;
+    // Progress positions stay below `total`: a directory may hold more files by now than when it
+    // was counted.
     // Pass 1: sessions. Unreadable inputs are reported by pass 2.
+    out.pass_started(1);
     let learning = if threads == 1 {
         let mut learning = Learning::new(opts.session_capacity);
         for (n, source) in inputs.iter().enumerate() {
             let name = source.name();
-            out.input_started(&name, n.min(total), total2);
+            out.input_started(&name, n.min(total), total);
             learn_sessions(&source, &name, &mut learning);
         }
         learning
@@ -163,6 +185,7 @@ pub fn replay_sources(
     // Between the passes: the pattern rules, in eventTime order.
     let found = patterns::evaluate(notes, &tracker, opts.pipeline.patterns);
     // Pass 2: every record.
+    out.pass_started(2);
     if threads > 1 {
         parallel::analyse(&inputs, threads, opts, &tracker, &found, &mut stats, out)?;
         return Ok(stats);
@@ -172,10 +195,12 @@ pub fn replay_sources(
         tracker: &tracker,
         found: &found,
         stats: &mut stats,
+        suppressions: &opts.suppressions,
+        now: opts.now,
     };
     for (n, source) in inputs.iter().enumerate() {
         let name = source.name();
-        out.input_started(&name, (total + n).min(total2), total2);
+        out.input_started(&name, n.min(total), total);
         read_source(&source, &name, &mut pass, out)?;
     }
     Ok(stats)
@@ -218,6 +243,7 @@ impl Stats {
         self.not_cloudtrail_events += o.not_cloudtrail_events;
         self.errors += o.errors;
         self.records_with_origin += o.records_with_origin;
+        self.suppressed += o.suppressed;
         for (k, v) in &o.by_class {
             *self.by_class.entry(*k).or_default() += v;
         }
@@ -286,6 +312,9 @@ pub struct Pass<'a> {
     /// The pattern rules' findings, by the record that raised them.
     pub found: &'a PatternFindings,
     pub stats: &'a mut Stats,
+    /// Applied once a report has every finding, at `now`.
+    pub suppressions: &'a crate::core::suppress::Suppressions,
+    pub now: i64,
 }
 
 /// Reads one input into `out`.
@@ -295,6 +324,8 @@ pub fn read_source(
     pass: &mut Pass,
     out: &mut dyn Output,
 ) -> io::Result<()> {
+    // A file that cannot be opened (missing, a permission) is an error, not a file read.
+    let mut opened = true;
     let result = match source {
         Source::Stdin => decode(io::stdin().lock(), false, name, pass, out),
         Source::Memory(_, bytes) => decode(bytes.as_slice(), false, name, pass, out),
@@ -305,9 +336,15 @@ pub fn read_source(
                 }
                 Ok(None) => match std::fs::File::open(path) {
                     Ok(f) => decode(f, is_lines_name(&path_name(path)), name, pass, out),
-                    Err(e) => Err(DecodeError::Io(e)),
+                    Err(e) => {
+                        opened = false;
+                        Err(DecodeError::Io(e))
+                    }
                 },
-                Err(e) => Err(DecodeError::Io(e)),
+                Err(e) => {
+                    opened = false;
+                    Err(DecodeError::Io(e))
+                }
             }
         }
     };
@@ -318,7 +355,9 @@ pub fn read_source(
         }
         Err(DecodeError::Stopped(e)) => Err(e),
         Err(e) => {
-            pass.stats.files_read += 1;
+            if opened {
+                pass.stats.files_read += 1;
+            }
             pass.stats.errors += 1;
             out.error(&InputError {
                 file: name.to_owned(),
@@ -376,6 +415,8 @@ fn analyse_items(
         tracker,
         found,
         stats,
+        suppressions,
+        now,
     } = pass;
     let mut sink = |item: Item<'_>| -> Result<(), Stop> {
         match item {
@@ -398,6 +439,7 @@ fn analyse_items(
                                     .extend(fs.iter().filter(|f| f.severity >= min).cloned());
                             }
                         }
+                        pipeline.suppress(&mut report, suppressions, *now);
                         count(stats, &report);
                         out.take(report).map_err(Stop)
                     }
@@ -435,6 +477,10 @@ fn count(stats: &mut Stats, report: &RecordReport) {
     stats.records_with_origin += u64::from(report.origin.is_some());
     *stats.by_class.entry(report.principal.class).or_default() += 1;
     for f in &report.findings {
+        if f.is_suppressed() {
+            stats.suppressed += 1;
+            continue;
+        }
         *stats.findings_by_rule.entry(f.rule).or_default() += 1;
         *stats.findings_by_severity.entry(f.severity).or_default() += 1;
     }
@@ -519,10 +565,11 @@ mod tests {
             assert_eq!((stats.errors, out.errors), (0, 0));
             // Pass 1 then pass 2. Pass 2 reports every file in order. With several threads,
             // pass 1 reports the files the calling thread reads, at the count done so far.
-            let expect = |n: usize, name: &str| (name.to_owned(), n, 4);
-            let (first, second): (Vec<_>, Vec<_>) =
-                out.started.iter().cloned().partition(|(_, n, _)| *n < 2);
-            assert_eq!(second, [expect(2, "x.json"), expect(3, "z.json")]);
+            // Each pass counts the two files once: positions 0 and 1 of 2.
+            let expect = |n: usize, name: &str| (name.to_owned(), n, 2);
+            let split = out.started.len() - 2;
+            let (first, second) = (out.started[..split].to_vec(), out.started[split..].to_vec());
+            assert_eq!(second, [expect(0, "x.json"), expect(1, "z.json")]);
             assert_eq!(out.started[..first.len()], first, "pass 1 comes first");
             if threads == 1 {
                 assert_eq!(first, [expect(0, "x.json"), expect(1, "z.json")]);
@@ -546,6 +593,6 @@ mod tests {
         assert!(out
             .started
             .iter()
-            .all(|(_, n, total)| n <= total && *total == 4));
+            .all(|(_, n, total)| n <= total && *total == 2));
     }
 }

@@ -70,7 +70,7 @@ pub fn learn(inputs: &Inputs, threads: usize, capacity: usize, out: &mut dyn Out
         while let Some((_, source)) = feed.next() {
             let name = source.name();
             let n = done.load(Ordering::Relaxed);
-            out.input_started(&name, n.min(total), 2 * total);
+            out.input_started(&name, n.min(total), total);
             learn_sessions(&source, &name, &mut own);
             done.fetch_add(1, Ordering::Relaxed);
         }
@@ -133,6 +133,8 @@ fn read_one(
         tracker,
         found,
         stats: &mut local,
+        suppressions: &opts.suppressions,
+        now: opts.now,
     };
     // A Collect output never fails.
     let _ = read_source(source, &name, &mut pass, &mut collect);
@@ -194,7 +196,7 @@ pub fn analyse(
                     ready.insert(i, done);
                 }
                 while let Some((name, events, local)) = ready.remove(&n) {
-                    out.input_started(&name, (total + n).min(2 * total), 2 * total);
+                    out.input_started(&name, n.min(total), total);
                     for e in events {
                         match e {
                             Event::Record(r) => out.record(&r)?,

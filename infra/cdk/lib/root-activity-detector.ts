@@ -47,6 +47,11 @@ export interface RootActivityDetectorProps {
   readonly minSeverity?: Severity;
   /** ALERT_FORMAT. @default 'standard' */
   readonly alertFormat?: 'standard' | 'chatbot';
+  /**
+   * SECURITY_HUB: both functions also import every alerting finding into AWS Security Hub,
+   * as this account's default product (Security Hub must be enabled in the region). @default false
+   */
+  readonly securityHub?: boolean;
   /** Create the DynamoDB sessions table (SESSIONS_TABLE). @default true */
   readonly sessionTracking?: boolean;
   /** WATCHED_ROLES: role-ARN patterns, `*` wildcard. @default none */
@@ -55,6 +60,11 @@ export interface RootActivityDetectorProps {
   readonly trustedAccounts?: string[];
   /** Identifiers added to DETECTOR_RESOURCES (`*` wildcard), e.g. forwarder resource names. @default none */
   readonly extraDetectorResources?: string[];
+  /**
+   * s3://BUCKET/KEY of a suppression file (docs/suppressions.md), SUPPRESSIONS_S3_URI of both
+   * functions, which get s3:GetObject on that one object. @default none
+   */
+  readonly suppressionsS3Uri?: string;
   /**
    * root-login-brute-force (docs/rules.md#pattern-rules): failed root console sign-ins on one
    * account within rootLoginWindowMinutes that raise an alert (ROOT_LOGIN_FAILURES), 1-1000. @default 5
@@ -263,6 +273,10 @@ export class RootActivityDetector extends Construct {
     if (auditScope !== 'account' && auditScope !== 'organization') throw new Error(`auditScope must be 'account' or 'organization': ${auditScope}`);
     const audit = eventRules && auditSchedule === 'daily';
     if (concurrency < 2) throw new Error('reservedConcurrency must be at least 2 (SQS maximum concurrency)');
+    const suppressions = props.suppressionsS3Uri;
+    if (suppressions !== undefined && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^*?\s]*[^/*?\s]$/.test(suppressions)) {
+      throw new Error(`suppressionsS3Uri must be s3://BUCKET/KEY naming one object: ${suppressions}`);
+    }
     const patternEnvironment = validatePatternSettings(props);
 
     // Root console sign-ins are recorded only in us-east-1: the CloudTrail rules belong there.
@@ -515,8 +529,30 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
+      if (suppressions) {
+        // That one object (docs/suppressions.md).
+        out.push(
+          new iam.PolicyStatement({
+            sid: 'ReadTheSuppressionFile',
+            actions: ['s3:GetObject'],
+            resources: [`arn:${stack.partition}:s3:::${suppressions.slice('s3://'.length)}`],
+          }),
+        );
+      }
       return out;
     };
+    // SECURITY_HUB (both functions): import into this account's default product only;
+    // sts:GetCallerIdentity (which names the account) needs no permission.
+    const importFindings = () =>
+      props.securityHub
+        ? [
+            new iam.PolicyStatement({
+              sid: 'ImportFindings',
+              actions: ['securityhub:BatchImportFindings'],
+              resources: [`arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`],
+            }),
+          ]
+        : [];
     const rolePolicy = (policyId: string, role: iam.Role, statements: iam.PolicyStatement[]) => {
       const rp = new iam.Policy(this, policyId, { statements, roles: [role] });
       Validations.of(rp).acknowledge({
@@ -578,7 +614,7 @@ export class RootActivityDetector extends Construct {
           );
         }
       }
-      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail()]);
+      policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail(), ...importFindings()]);
       if (audit) {
         Validations.of(policy).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',
@@ -613,7 +649,7 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
-      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail(true)]);
+      logArchivePolicy = rolePolicy('LogArchiveFunctionPolicy', this.logArchiveRole, [...statements, ...tail(true), ...importFindings()]);
       Validations.of(logArchivePolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${logArchive.bucket}/${logArchive.prefix}*]`,
         reason:
@@ -724,6 +760,7 @@ export class RootActivityDetector extends Construct {
     if (this.table) environment.SESSIONS_TABLE = this.table.tableName;
     if (props.watchedRoles?.length) environment.WATCHED_ROLES = props.watchedRoles.join(',');
     if (props.trustedAccounts?.length) environment.TRUSTED_ACCOUNTS = props.trustedAccounts.join(',');
+    if (suppressions) environment.SUPPRESSIONS_S3_URI = suppressions;
     Object.assign(environment, patternEnvironment);
     if (audit) environment.AUDIT = auditScope;
     environment.DETECTOR_RESOURCES = this.detectorResources;
@@ -756,7 +793,7 @@ export class RootActivityDetector extends Construct {
         memorySize: 256,
         timeout: FUNCTION_TIMEOUT,
         reservedConcurrentExecutions: concurrency,
-        environment,
+        environment: { ...environment, SECURITY_HUB: props.securityHub ? 'true' : 'false' },
         logGroup: this.logGroup,
       });
       if (this.bufferQueue) {
@@ -791,7 +828,7 @@ export class RootActivityDetector extends Construct {
         memorySize: 512,
         timeout: LOG_ARCHIVE_TIMEOUT,
         reservedConcurrentExecutions: logArchive.concurrency,
-        environment: { ...environment, LOG_BUCKETS: logArchive.bucket },
+        environment: { ...environment, SECURITY_HUB: props.securityHub ? 'true' : 'false', LOG_BUCKETS: logArchive.bucket },
         logGroup: logArchiveLogGroup,
       });
       const mapping = new lambda.EventSourceMapping(this, 'LogArchiveMapping', {

@@ -200,6 +200,7 @@ describe('function', () => {
       'NEW_CALLER_DAYS',
       'ROOT_LOGIN_FAILURES',
       'ROOT_LOGIN_WINDOW_MINUTES',
+      'SECURITY_HUB',
       'SESSIONS_TABLE',
       'SNS_TOPIC_ARN',
       'SPRAY_ACCOUNTS',
@@ -223,6 +224,22 @@ describe('function', () => {
 
   it('has a log group with retention and the key', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, KmsKeyId: Match.anyValue() });
+  });
+
+  it('imports into Security Hub only when asked: SECURITY_HUB and BatchImportFindings on the default product', () => {
+    const [[, fn]] = ofType(t, 'AWS::Lambda::Function');
+    assert.equal(fn.Properties.Environment.Variables.SECURITY_HUB, 'false');
+    assert.ok(!JSON.stringify(t.toJSON()).includes('securityhub:'));
+    const hub = mainStack({ securityHub: true }).t;
+    hub.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SECURITY_HUB: 'true' }) } });
+    const statements = Object.values(hub.findResources('AWS::IAM::Policy')).flatMap((p: Json) => p.Properties.PolicyDocument.Statement);
+    const imports = statements.filter((s: Json) => s.Sid === 'ImportFindings');
+    assert.equal(imports.length, 1);
+    assert.equal(imports[0].Action, 'securityhub:BatchImportFindings');
+    assert.equal(
+      JSON.stringify(imports[0].Resource),
+      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':securityhub:us-east-1:111122223333:product/111122223333/default']] }),
+    );
   });
 
   it('has no X-Ray unless asked', () => {

@@ -29,6 +29,11 @@ pub struct Config {
     /// `AUDIT` (`off`, `account` or `organization`; default off) and `AUDIT_ACCOUNTS`: what the
     /// scheduled audit reads (docs/audit.md).
     pub audit: Option<crate::aws::audit::AuditOptions>,
+    /// `SUPPRESSIONS_S3_URI`, `SUPPRESSIONS_TTL_SECONDS`: the suppression file.
+    pub suppressions: Option<super::SuppressionSource>,
+    /// `SECURITY_HUB` (`true` or `false`, default `false`): also import every alerting finding
+    /// into Security Hub, as the function's account's default product.
+    pub security_hub: bool,
 }
 
 /// CloudTrail delivers most events within about 5 minutes of the API call: the default wait
@@ -64,6 +69,8 @@ impl Config {
             assume_root_wait: ASSUME_ROOT_WAIT_SECONDS,
             patterns: Default::default(),
             audit: None,
+            suppressions: None,
+            security_hub: false,
         }
     }
 }
@@ -82,7 +89,7 @@ pub enum ConfigError {
 
 impl Config {
     /// Reads `SNS_TOPIC_ARN` (required), `MIN_SEVERITY` (default `medium`), `ALERT_FORMAT`
-    /// (`standard` or `chatbot`), `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
+    /// (`standard` or `chatbot`), `SECURITY_HUB`, `SESSIONS_TABLE`, `WATCHED_ROLES`, `TRUSTED_ACCOUNTS` and
     /// `DETECTOR_RESOURCES` and `LOG_BUCKETS` (comma-separated lists), `SESSION_CAPACITY` (else
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`) and `ASSUME_ROOT_WAIT_SECONDS`.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -253,8 +260,32 @@ impl Config {
                 })
             }
         };
+        let suppressions = match get("SUPPRESSIONS_S3_URI").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(uri) => Some(
+                super::SuppressionSource::parse(&uri, get("SUPPRESSIONS_TTL_SECONDS").as_deref())
+                    .map_err(|why| ConfigError::Invalid {
+                    name: "SUPPRESSIONS_S3_URI",
+                    value: uri,
+                    why,
+                })?,
+            ),
+        };
+        let security_hub = match get("SECURITY_HUB").as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "SECURITY_HUB",
+                    value: v.to_owned(),
+                    why: "expected true or false".into(),
+                })
+            }
+        };
         Ok(Config {
             audit,
+            suppressions,
             topic_arn,
             min_severity,
             format,
@@ -264,6 +295,7 @@ impl Config {
             session_capacity,
             assume_root_wait,
             patterns,
+            security_hub,
         })
     }
 
@@ -341,5 +373,25 @@ mod tests {
         assert_eq!(c.assume_root_wait, 0);
         let bad = Config::from_env(env(&[TOPIC, ("ASSUME_ROOT_WAIT_SECONDS", "-5")]));
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn security_hub_is_opt_in_true_or_false() {
+        assert!(!Config::from_env(env(&[TOPIC])).unwrap().security_hub);
+        let on = Config::from_env(env(&[TOPIC, ("SECURITY_HUB", "TRUE")])).unwrap();
+        assert!(on.security_hub);
+        let off = Config::from_env(env(&[TOPIC, ("SECURITY_HUB", "false")])).unwrap();
+        assert!(!off.security_hub);
+        let bad = Config::from_env(env(&[TOPIC, ("SECURITY_HUB", "yes")]));
+        assert!(
+            matches!(
+                bad,
+                Err(ConfigError::Invalid {
+                    name: "SECURITY_HUB",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
     }
 }

@@ -51,6 +51,18 @@ pub struct Counts {
     /// Messages acknowledged without reading anything: `s3:TestEvent`, SNS subscription
     /// confirmations, S3 events other than a new object.
     pub notifications_ignored: u64,
+    /// Findings a suppression covers (kept in the report, not published).
+    pub suppressed: u64,
+    /// Reads of the suppression file (`SUPPRESSIONS_S3_URI`).
+    pub suppression_reads: u64,
+    /// Reads of it that failed or were refused: nothing is suppressed until the next read.
+    pub suppression_errors: u64,
+    /// Expired entries seen at those reads (ignored).
+    pub suppressions_expired: u64,
+    /// Findings imported into Security Hub (`SECURITY_HUB=true`).
+    pub security_hub_imported: u64,
+    /// Findings not imported (refused, failed, or no time left): their inputs are retried.
+    pub security_hub_failed: u64,
 }
 
 impl Counts {
@@ -109,6 +121,17 @@ pub fn emf(c: &Counts, timestamp_ms: u64) -> String {
         metric("ObjectRetries".into(), c.object_retries);
         metric("ObjectBytes".into(), c.object_bytes);
         metric("NotificationsIgnored".into(), c.notifications_ignored);
+    }
+    // Only invocations that read the suppression file or suppressed a finding send these.
+    if c.suppressed + c.suppression_reads + c.suppression_errors + c.suppressions_expired > 0 {
+        metric("FindingsSuppressed".into(), c.suppressed);
+        metric("SuppressionFileErrors".into(), c.suppression_errors);
+        metric("SuppressionsExpired".into(), c.suppressions_expired);
+    }
+    // Only invocations that imported into Security Hub (or tried) send these.
+    if c.security_hub_imported + c.security_hub_failed > 0 {
+        metric("SecurityHubImported".into(), c.security_hub_imported);
+        metric("SecurityHubFailed".into(), c.security_hub_failed);
     }
     for (class, n) in &c.by_class {
         metric(format!("Records_{class}"), *n);

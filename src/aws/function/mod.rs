@@ -12,6 +12,12 @@
 //! `TemporaryFailure`); a missing or forbidden object, a corrupt one, or one in a bucket not in
 //! `LOG_BUCKETS` is logged with its bucket and key, counted and acknowledged
 //! (`PermanentFailure`).
+//!
+//! Security Hub (`SECURITY_HUB=true`) is a second, independent sink of the same findings (objects:
+//! `objects.rs`), imported after SNS whatever SNS did. A finding it does not take (or an import
+//! the deadline leaves no time for) makes its input retryable like a failed publish; the retry
+//! publishes nothing to SNS again (the claim is settled, `claims.rs`) and re-imports the
+//! finding, which updates it (same `Id`) instead of duplicating it.
 
 use crate::aws::s3::{self, NoObjects, Notice, ObjectRef, ObjectSource};
 use crate::aws::sns::{PublishError, Publisher};
@@ -43,7 +49,9 @@ mod hold;
 mod metrics;
 mod objects;
 mod patterns;
+mod security_hub;
 mod sqs;
+mod suppressions;
 
 pub use audit::{is_audit, Auditor, SNAPSHOT_DAYS};
 pub use budget::{Invocation, PUBLISH_BUDGET, SAFETY_MARGIN};
@@ -59,6 +67,7 @@ use claims::{Delivery, RetryWhy};
 use hold::Wait;
 pub use hold::MAX_WAIT_RECEIVES;
 pub use sqs::Queued;
+pub use suppressions::{SuppressionSource, SUPPRESSIONS_TTL_SECONDS};
 
 /// Alerts of one batch published at once (each a separate SNS call).
 pub const PUBLISH_CONCURRENCY: usize = 8;
@@ -77,6 +86,8 @@ pub enum RetryableError {
     Objects { failed: usize, first: String },
     #[error("the scheduled audit could not run: {0}")]
     Audit(String),
+    #[error("{failed} finding(s) could not be imported into Security Hub; the input is retried (its SNS alerts are not published again, a re-imported finding is updated): {first}")]
+    SecurityHub { failed: usize, first: String },
 }
 
 impl RetryableError {
@@ -90,7 +101,8 @@ impl RetryableError {
             (Ok(()), RetryWhy::OutOfTime) => *result = Err(RetryableError::OutOfTime),
             (Err(RetryableError::Publish { failed, .. }), _)
             | (Err(RetryableError::Claimed { failed }), _)
-            | (Err(RetryableError::Objects { failed, .. }), _) => *failed += 1,
+            | (Err(RetryableError::Objects { failed, .. }), _)
+            | (Err(RetryableError::SecurityHub { failed, .. }), _) => *failed += 1,
             (Err(RetryableError::Waiting { records }), _) => *records += 1,
             (Err(RetryableError::OutOfTime), _) | (Err(RetryableError::Audit(_)), _) => {}
         }
@@ -127,8 +139,12 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     /// links this feature too, and must hold no more than the shipped one).
     #[cfg(any(test, feature = "testing"))]
     pub reports: Option<std::sync::Mutex<Vec<crate::core::model::RecordReport>>>,
+    /// `SECURITY_HUB=true`: where findings are imported, beside SNS.
+    pub security_hub: Option<crate::aws::securityhub::Hub>,
     clock: fn() -> i64,
     clock_ms: fn() -> i64,
+    /// The last read of `SUPPRESSIONS_S3_URI`.
+    suppressions: suppressions::Cache,
 }
 
 impl<P: Publisher> Handler<P, MemoryStore> {
@@ -162,8 +178,10 @@ impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
             auditor: None,
             #[cfg(any(test, feature = "testing"))]
             reports: Default::default(),
+            security_hub: None,
             clock: metrics::now_s,
             clock_ms: || metrics::now_ms() as i64,
+            suppressions: Default::default(),
         }
     }
 }
@@ -181,9 +199,17 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             auditor: self.auditor,
             #[cfg(any(test, feature = "testing"))]
             reports: self.reports,
+            security_hub: self.security_hub,
             clock: self.clock,
             clock_ms: self.clock_ms,
+            suppressions: self.suppressions,
         }
+    }
+
+    /// Imports every alerting finding into Security Hub too (`SECURITY_HUB=true`).
+    pub fn with_security_hub(mut self, hub: crate::aws::securityhub::Hub) -> Self {
+        self.security_hub = Some(hub);
+        self
     }
 
     /// Keeps every report from now on, in [`Handler::reports`] (tests).
@@ -392,6 +418,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         pending.sort_by_key(|p| p.time.unwrap_or(i64::MAX));
         let mut results: Vec<Result<(), RetryableError>> = inputs.iter().map(|_| Ok(())).collect();
         let mut alerts: Vec<(usize, Alert)> = Vec::new();
+        let mut findings: Vec<(usize, crate::core::asff::Document)> = Vec::new();
         for p in &pending {
             let Ok(rec) = self.pipeline.parse(&p.json, p.enveloped) else {
                 continue;
@@ -422,11 +449,25 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             ) {
                 alerts.push((p.input, a));
             }
+            if let Some(hub) = &self.security_hub {
+                findings.extend(security_hub::documents(
+                    &report,
+                    self.config.min_severity,
+                    &hub.target,
+                    p.input,
+                    (self.clock)(),
+                ));
+            }
         }
         for (input, delivery) in self.deliver(alerts, inv, counts).await {
             if let Delivery::Retry { why } = delivery {
                 RetryableError::add(&mut results[input], why);
             }
+        }
+        // Security Hub after SNS, whatever SNS did: a sink's failure neither blocks nor
+        // repeats the other's delivery.
+        if let Some(hub) = &self.security_hub {
+            security_hub::import(hub, findings, &mut results, inv, counts).await;
         }
         results
     }
@@ -446,6 +487,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         let mut report = self.pipeline.report(rec, input, &self.local);
         let found = self.pattern_findings(&report, inv, counts).await;
         report.findings.extend(found);
+        if self.config.suppressions.is_some() {
+            let suppressions = Box::pin(self.suppressions(counts)).await; // boxed: a rare S3 read
+            let now = (self.clock)();
+            counts.suppressed += self.pipeline.suppress(&mut report, &suppressions, now) as u64;
+        }
         #[cfg(any(test, feature = "testing"))]
         if let Some(kept) = &self.reports {
             kept.lock()
@@ -468,7 +514,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         counts.records += 1;
         counts.records_with_origin += u64::from(report.origin.is_some());
         *counts.by_class.entry(report.principal.class).or_default() += 1;
-        for f in &report.findings {
+        for f in report.findings.iter().filter(|f| !f.is_suppressed()) {
             *counts.findings.entry(f.rule).or_default() += 1;
         }
         report

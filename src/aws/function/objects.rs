@@ -152,6 +152,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         // Alerts wait here until a round of them is published together.
         let round = PUBLISH_CONCURRENCY * 4;
         let mut ready: Vec<((), crate::core::alert::Alert)> = Vec::new();
+        // SECURITY_HUB: the object's findings, imported once after its alerts.
+        let mut hub_docs: Vec<crate::core::asff::Document> = Vec::new();
         let consume = async {
             while let Some(batch) = output.recv().await {
                 for item in batch {
@@ -182,6 +184,19 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                             ) {
                                 ready.push(((), a));
                             }
+                            if let Some(hub) = &self.security_hub {
+                                hub_docs.extend(
+                                    super::security_hub::documents(
+                                        &report,
+                                        self.config.min_severity,
+                                        &hub.target,
+                                        0,
+                                        (self.clock)(),
+                                    )
+                                    .into_iter()
+                                    .map(|(_, d)| d),
+                                );
+                            }
                             if ready.len() >= round {
                                 let batch = std::mem::take(&mut ready);
                                 for ((), d) in self.deliver(batch, inv, counts).await {
@@ -207,8 +222,35 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         }
         counts.object_bytes += fed.bytes;
         let decoded = done.await;
+        // Security Hub whatever SNS did: independent sinks (mod.rs, failure policy).
+        let not_imported = match &self.security_hub {
+            Some(_)
+                if !hub_docs.is_empty()
+                    && !inv.can_start(super::security_hub::import_budget(hub_docs.len())) =>
+            {
+                counts.security_hub_failed += hub_docs.len() as u64;
+                Some((
+                    hub_docs.len(),
+                    "the invocation's deadline is near".to_owned(),
+                ))
+            }
+            Some(hub) if !hub_docs.is_empty() => {
+                let (imported, failed) =
+                    // Boxed: this future is large, and the object's own future holds it (a
+                    // worker thread's stack is 2 MiB).
+                    Box::pin(crate::aws::securityhub::import(&hub.client, &hub_docs, 1)).await;
+                counts.security_hub_imported += imported as u64;
+                counts.security_hub_failed += failed.len() as u64;
+                failed.first().map(|f| (failed.len(), f.reason.clone()))
+            }
+            _ => None,
+        };
         if let Some((n, e)) = unpublished {
             let why = format!("{n} alert(s) not published: {e}");
+            return self.object_failed(&url, true, why, counts);
+        }
+        if let Some((n, e)) = not_imported {
+            let why = format!("{n} finding(s) not imported into Security Hub: {e}");
             return self.object_failed(&url, true, why, counts);
         }
         if let Some(e) = fed.error {

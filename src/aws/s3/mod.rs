@@ -167,11 +167,18 @@ impl S3Objects {
 pub fn classify<E, R>(e: aws_sdk_s3::error::SdkError<E, R>) -> ObjectError
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + HasStatus,
+    R: std::fmt::Debug + HasStatus + 'static,
 {
     use aws_sdk_s3::error::SdkError;
-    let text = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
-    let text = clean(&text, 500);
+    let text = crate::aws::errors::explain(&e, "");
+    let text = clean(&text, 600);
+    use crate::aws::errors::Cause;
+    if matches!(
+        crate::aws::errors::cause(&e),
+        Cause::NoRegion | Cause::NoCredentials | Cause::BadCredentials
+    ) {
+        return ObjectError::Permanent(text);
+    }
     match &e {
         SdkError::ServiceError(se) => {
             let status = se.raw().status_code();

@@ -113,6 +113,7 @@ fn finding(rule: Rule, severity: Severity, title: String) -> Finding {
         title,
         task: None,
         doc: row.doc,
+        suppressed: None,
     }
 }
 
