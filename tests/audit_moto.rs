@@ -251,12 +251,12 @@ async fn an_organisation_of_50_accounts_is_audited_8_at_a_time_and_denied_accoun
     assert_eq!(d["root"], Value::Null);
     assert_eq!(
         d["error"],
-        format!("sts:AssumeRoot failed in {denied} (AccessDenied: not authorized to perform sts:AssumeRoot on {denied}); grant sts:AssumeRoot (docs/audit.md lists the permissions).")
+        format!("sts:AssumeRoot in {denied}: access denied: the credentials in use lack the permission for this call; grant it to that principal or use another profile (AccessDenied: not authorized to perform sts:AssumeRoot on {denied}); docs/audit.md lists the audit's permissions")
     );
     let kd = by[keys_denied.as_str()]["error"].as_str().unwrap();
     assert!(
         kd.starts_with(&format!(
-            "iam:ListAccessKeys failed in {keys_denied} (AccessDenied"
+            "iam:ListAccessKeys in {keys_denied}: access denied: "
         )),
         "{kd}"
     );
@@ -382,4 +382,116 @@ async fn the_scheduled_audit_alerts_once_on_a_change_and_never_without_one() {
     // And again no change: no alert.
     handler.handle(event).await.unwrap();
     assert_eq!(subjects(&handler).len(), 2);
+}
+
+/// The audit's findings through the sinks that replay's go through: `--format ocsf` (OCSF
+/// Detection Findings), `--suppressions` (a covered finding stays in jsonl marked and is neither
+/// published nor imported) and `--security-hub` (moto's Security Hub holds the rest).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs moto_server; run make test"]
+async fn audit_findings_go_to_ocsf_security_hub_and_respect_suppressions() {
+    let moto = Moto::start();
+    let stub = AuditStub::start(
+        moto.port,
+        Facts {
+            credential_report: own_report(),
+            ..Facts::default()
+        },
+    );
+    // OCSF: one Detection Finding (class 2004) per finding, naming the account's root user.
+    let out = assert_cmd::Command::cargo_bin("rootwatch")
+        .unwrap()
+        .args(["audit", "--format", "ocsf"])
+        .env("AWS_ENDPOINT_URL", &stub.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 3);
+    for d in &docs {
+        assert_eq!(d["class_uid"], 2004, "{d}");
+    }
+    let text = serde_json::to_string(&docs).unwrap();
+    for rule in [
+        "root-access-key-present",
+        "root-mfa-missing",
+        "root-password-present",
+    ] {
+        assert!(text.contains(rule), "{rule} in {text}");
+    }
+    assert!(text.contains(&format!("arn:aws:iam::{OWN}:root")));
+
+    // Suppress root-mfa-missing for this account, then import the rest into Security Hub.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("suppress.toml");
+    let entry = |expires: &str| {
+        format!("[[suppress]]\nrule = \"root-mfa-missing\"\naccount = \"{OWN}\"\nreason = \"MFA device on order, SEC-77\"\nexpires = {expires}\n")
+    };
+    // An expiry more than a year ahead is refused (exit 2, the key named).
+    std::fs::write(&file, entry("2099-01-01")).unwrap();
+    let (code, _, err) = audit(&stub.endpoint, &["--suppressions", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expires"), "{err}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let soon = rootwatch::core::time::format(now + 200 * 86_400)[..10].to_owned();
+    std::fs::write(&file, entry(&soon)).unwrap();
+    let (code, rows, err) = audit(
+        &stub.endpoint,
+        &[
+            "--format",
+            "jsonl",
+            "--suppressions",
+            file.to_str().unwrap(),
+            "--security-hub",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let marked: Vec<(&str, bool)> = rows[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f.get("suppressed").is_some()))
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            ("root-access-key-present", false),
+            ("root-mfa-missing", true),
+            ("root-password-present", false)
+        ]
+    );
+    assert!(
+        err.contains("2 finding(s) imported into Security Hub, 0 failed"),
+        "{err}"
+    );
+    let cfg = sdk_config(&moto.endpoint).await;
+    let hub = aws_sdk_securityhub::Client::new(&cfg);
+    let held = hub.get_findings().max_results(100).send().await.unwrap();
+    let mut titles: Vec<String> = held
+        .findings()
+        .iter()
+        .map(|f| f.title().unwrap_or_default().to_owned())
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            format!("Account {OWN} has 1 root access key active"),
+            format!("Root user of {OWN} has a password"),
+        ]
+    );
 }

@@ -5,7 +5,8 @@
 use crate::aws::audit::{self, AuditOptions, AuditRun};
 use crate::aws::sns::{Publisher, SnsPublisher};
 use crate::core::alert::{build, Alert, AlertFormat};
-use crate::core::audit::report::to_report;
+use crate::core::asff::{self, Target};
+use crate::core::audit::report::{suppress, to_report};
 use crate::core::audit::{AccountAudit, MfaKind, Presence, RootCredentials};
 use crate::core::model::{RecordReport, Severity};
 use crate::core::sanitize::{clean, MAX_FIELD};
@@ -19,7 +20,8 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub(crate) struct AuditArgs {
     /// Output format: `table` (one row per account), `jsonl` (one JSON object per account),
-    /// `json` (one document), `alert` (the e-mail text of each account's alert).
+    /// `json` (one document), `alert` (the e-mail text of each account's alert), `ocsf` / `asff`
+    /// (one OCSF Detection Finding / ASFF document per finding, as replay writes them).
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     format: AuditFormat,
     /// Only these accounts (12-digit ids; repeat or separate with commas). Without
@@ -46,6 +48,14 @@ pub(crate) struct AuditArgs {
     /// Alert format with --sns-topic-arn: standard or chatbot.
     #[arg(long, default_value = "standard")]
     alert_format: AlertFormat,
+    /// Also import each finding (ASFF) into Security Hub, as the calling account's default
+    /// product (securityhub:BatchImportFindings), as replay does.
+    #[arg(long)]
+    security_hub: bool,
+    /// A suppression file (TOML, docs/suppressions.md): the findings it covers stay in
+    /// jsonl/json marked "suppressed", leave the table and are neither published nor imported.
+    #[arg(long, value_name = "FILE")]
+    suppressions: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -55,6 +65,10 @@ pub(crate) enum AuditFormat {
     Json,
     /// The e-mail text of each account's alert.
     Alert,
+    /// One OCSF Detection Finding per finding (one JSON document a line).
+    Ocsf,
+    /// One ASFF document per finding (one JSON document a line).
+    Asff,
 }
 
 /// Runs `rootwatch audit`.
@@ -70,6 +84,11 @@ pub(crate) fn run(args: AuditArgs) -> Result<ExitCode> {
         }
         accounts.push(a.to_owned());
     }
+    let now = crate::cli::suppressions::now();
+    let suppressions = match crate::cli::suppressions::load(args.suppressions.as_deref(), now) {
+        Ok(s) => s,
+        Err(why) => return crate::cli::usage(&why),
+    };
     let opts = AuditOptions {
         organization: args.organization,
         accounts,
@@ -97,13 +116,17 @@ pub(crate) fn run(args: AuditArgs) -> Result<ExitCode> {
             pb.set_message(a.account_id.clone());
         }
     };
-    let run = rt
+    let mut run = rt
         .block_on(audit::run(&sdk, &opts, &tick))
         .map_err(anyhow::Error::new)?;
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
-    let time = crate::core::time::format(now_s());
+    let time = crate::core::time::format(now);
+    let mut suppressed = 0;
+    for a in &mut run.accounts {
+        suppressed += suppress(a, &suppressions, &time, now);
+    }
     let reports: Vec<RecordReport> = run
         .accounts
         .iter()
@@ -123,6 +146,23 @@ pub(crate) fn run(args: AuditArgs) -> Result<ExitCode> {
             serde_json::to_writer_pretty(&mut out, &document(&run))?;
             out.write_all(b"\n")?;
         }
+        AuditFormat::Ocsf => {
+            for r in &reports {
+                for doc in crate::core::ocsf::documents(r, now * 1000) {
+                    serde_json::to_writer(&mut out, &doc)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        AuditFormat::Asff => {
+            for r in &reports {
+                let target = Target::of_record(r);
+                for f in &r.findings {
+                    serde_json::to_writer(&mut out, &asff::document(r, f, &target, &time))?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
         AuditFormat::Alert => {
             for r in &reports {
                 if let Some(a) = build(r, args.alert_min_severity, args.alert_format) {
@@ -133,6 +173,44 @@ pub(crate) fn run(args: AuditArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     let mut failed = false;
+    if suppressed > 0 {
+        eprintln!(
+            "rootwatch: {suppressed} finding(s) suppressed (kept in jsonl/json, not published)"
+        );
+    }
+    if args.security_hub {
+        let target = rt
+            .block_on(crate::aws::securityhub::target(&sdk))
+            .map_err(anyhow::Error::new)?;
+        let client = crate::aws::securityhub::client(&sdk);
+        // A suppressed finding is never imported.
+        let docs: Vec<asff::Document> = reports
+            .iter()
+            .flat_map(|r| {
+                r.findings
+                    .iter()
+                    .filter(|f| !f.is_suppressed())
+                    .map(|f| asff::document(r, f, &target, &time))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let (imported, not) = rt.block_on(crate::aws::securityhub::import(
+            &client,
+            &docs,
+            crate::aws::securityhub::ATTEMPTS,
+        ));
+        for f in &not {
+            eprintln!(
+                "rootwatch: error: finding {} not imported into Security Hub: {}",
+                f.id, f.reason
+            );
+        }
+        eprintln!(
+            "rootwatch: {imported} finding(s) imported into Security Hub, {} failed",
+            not.len()
+        );
+        failed |= !not.is_empty();
+    }
     if let Some(topic_arn) = args.sns_topic_arn {
         let alerts: Vec<Alert> = reports
             .iter()
@@ -166,12 +244,6 @@ pub(crate) fn run(args: AuditArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `--format json`: the organisation's facts and every account.
@@ -227,14 +299,14 @@ fn table(out: &mut impl Write, run: &AuditRun) -> io::Result<()> {
     )?;
     for a in &run.accounts {
         let id = clean(&a.account_id, MAX_FIELD);
-        let worst = a
-            .findings
+        let shown: Vec<_> = a.findings.iter().filter(|f| !f.is_suppressed()).collect();
+        let worst = shown
             .iter()
             .map(|f| f.severity)
             .max()
             .map(|s| s.as_str().to_uppercase());
         let findings = match worst {
-            Some(w) => format!("{} ({w})", a.findings.len()),
+            Some(w) => format!("{} ({w})", shown.len()),
             None => "0".into(),
         };
         match (&a.root, &a.error) {
@@ -258,7 +330,12 @@ fn table(out: &mut impl Write, run: &AuditRun) -> io::Result<()> {
     let all: Vec<_> = run
         .accounts
         .iter()
-        .flat_map(|a| a.findings.iter().map(move |f| (a, f)))
+        .flat_map(|a| {
+            a.findings
+                .iter()
+                .filter(|f| !f.is_suppressed())
+                .map(move |f| (a, f))
+        })
         .collect();
     if !all.is_empty() {
         writeln!(out, "\nFindings")?;
@@ -289,6 +366,17 @@ fn table(out: &mut impl Write, run: &AuditRun) -> io::Result<()> {
         by[1],
         by[0]
     )?;
+    let hidden: usize = run
+        .accounts
+        .iter()
+        .map(|a| a.findings.iter().filter(|f| f.is_suppressed()).count())
+        .sum();
+    if hidden > 0 {
+        writeln!(
+            out,
+            "  suppressed       {hidden} (not shown, not published)"
+        )?;
+    }
     if let Some(o) = &run.org {
         writeln!(
             out,
@@ -360,7 +448,7 @@ mod tests {
                     "777788889999",
                     None,
                     AccountKind::Member,
-                    Err("sts:AssumeRoot failed in 777788889999 (AccessDenied: not authorized to perform sts:AssumeRoot); grant sts:AssumeRoot (docs/audit.md lists the permissions).".into()),
+                    Err("sts:AssumeRoot in 777788889999: access denied: the credentials in use lack the permission for this call; grant it to that principal or use another profile (AccessDenied: not authorized to perform sts:AssumeRoot); docs/audit.md lists the audit's permissions".into()),
                     Some(&org),
                 ),
             ],

@@ -57,41 +57,23 @@ impl AuditRun {
     }
 }
 
-/// One sentence for an SDK error: the API, the account, AWS's error code and message, and what
-/// to do. Access denied is the usual case: it names the permission.
-pub fn sentence<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+/// One sentence for an SDK error (`aws::errors::explain`: what failed and what to do, with
+/// AWS's code and message), naming the API and the account; access denied points at the list of
+/// permissions.
+pub fn sentence<
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+>(
     api: &str,
     account: &str,
     err: &SdkError<E, R>,
 ) -> String {
-    use crate::core::sanitize::{clean, MAX_TEXT};
-    let (code, message) = match err {
-        SdkError::ServiceError(e) => (
-            e.err().code().unwrap_or("error").to_owned(),
-            e.err().message().unwrap_or("").to_owned(),
-        ),
-        SdkError::TimeoutError(_) => ("timeout".to_owned(), "no answer in time".to_owned()),
-        SdkError::DispatchFailure(e) => (
-            "unreachable".to_owned(),
-            if e.is_io() {
-                "the endpoint could not be reached".to_owned()
-            } else {
-                "the request could not be sent".to_owned()
-            },
-        ),
-        other => ("error".to_owned(), other.to_string()),
-    };
-    let hint = if code.contains("AccessDenied") || code.contains("Unauthorized") {
-        format!("; grant {api} (docs/audit.md lists the permissions)")
-    } else {
-        String::new()
-    };
-    let message = clean(message.trim_end_matches('.'), MAX_TEXT);
-    if message.is_empty() {
-        format!("{api} failed in {account} ({code}){hint}.")
-    } else {
-        format!("{api} failed in {account} ({code}: {message}){hint}.")
+    use crate::aws::errors::{cause, explain, Cause};
+    let mut s = explain(err, &format!("{api} in {account}"));
+    if cause(err) == Cause::AccessDenied {
+        s.push_str("; docs/audit.md lists the audit's permissions");
     }
+    s
 }
 
 /// A row: the account's findings, or why it could not be read.

@@ -7,14 +7,14 @@
 //! <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html>
 
 use super::budget::{Invocation, PUBLISH_BUDGET};
-use super::{Handler, RetryableError};
+use super::{Counts, Handler, RetryableError};
 use crate::aws::audit::{run, AuditOptions};
 use crate::aws::s3::ObjectSource;
 use crate::aws::sns::Publisher;
 use crate::aws::store::SessionStore;
 use crate::core::alert;
 use crate::core::audit::changes::{changes, org_changes};
-use crate::core::audit::report::to_report;
+use crate::core::audit::report::{suppress, to_report};
 use crate::core::audit::{AccountAudit, AccountKind, OrgFacts, RootCredentials};
 use serde_json::{json, Value};
 
@@ -57,7 +57,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
     }
 
     /// Runs the scheduled audit and publishes the changes since the last run.
-    pub(super) async fn scheduled_audit(&self, inv: &Invocation) -> Result<Value, RetryableError> {
+    pub(super) async fn scheduled_audit(
+        &self,
+        inv: &Invocation,
+        counts: &mut Counts,
+    ) -> Result<Value, RetryableError> {
         let Some(auditor) = &self.auditor else {
             tracing::warn!(
                 "audit event received but the scheduled audit is not configured (AUDIT); ignored"
@@ -71,6 +75,9 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         let time = crate::core::time::format(now);
         let expires = now + SNAPSHOT_DAYS * 86_400;
         let (mut alerts, mut unreadable, mut failed) = (0u64, 0u64, Vec::new());
+        let mut hub_failed: Vec<String> = Vec::new();
+        // The suppressions in force (SUPPRESSIONS_S3_URI), as for the stream's findings.
+        let suppressions = Box::pin(self.suppressions(counts)).await;
         for (i, row) in audit.accounts.iter().enumerate() {
             let Some(current) = &row.root else {
                 unreadable += 1;
@@ -105,10 +112,11 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                 });
                 found.extend(org_changes(&row.account_id, before.as_ref(), o));
             }
-            let changed = AccountAudit {
+            let mut changed = AccountAudit {
                 findings: found,
                 ..row.clone()
             };
+            counts.suppressed += suppress(&mut changed, &suppressions, &time, now) as u64;
             if let Some(report) = to_report(&changed, &time, i as u64) {
                 if let Some(a) = alert::build(&report, self.config.min_severity, self.config.format)
                 {
@@ -116,9 +124,33 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                         return Err(RetryableError::OutOfTime);
                     }
                     match self.publisher.publish(&a).await {
-                        Ok(()) => alerts += 1,
+                        Ok(()) => {
+                            alerts += 1;
+                            counts.alerts_published += 1;
+                        }
                         Err(e) => {
                             failed.push(e);
+                            continue;
+                        }
+                    }
+                }
+                // SECURITY_HUB=true: the same findings (at or above MIN_SEVERITY, not
+                // suppressed) as ASFF, after SNS. Not imported: the snapshot is not stored, so
+                // the next run reports the change again.
+                if let Some(hub) = &self.security_hub {
+                    let docs: Vec<crate::core::asff::Document> = report
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity >= self.config.min_severity && !f.is_suppressed())
+                        .map(|f| crate::core::asff::document(&report, f, &hub.target, &time))
+                        .collect();
+                    if !docs.is_empty() {
+                        let (imported, not) =
+                            crate::aws::securityhub::import(&hub.client, &docs, 1).await;
+                        counts.security_hub_imported += imported as u64;
+                        counts.security_hub_failed += not.len() as u64;
+                        if let Some(f) = not.first() {
+                            hub_failed.push(format!("{}: {}", f.id, f.reason));
                             continue;
                         }
                     }
@@ -141,12 +173,18 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             alerts,
             "scheduled audit done"
         );
-        match failed.into_iter().next() {
-            None => Ok(
-                json!({"audit": {"accounts": audit.accounts.len(), "unreadable": unreadable, "alerts": alerts}}),
-            ),
-            Some(first) => Err(RetryableError::Publish { failed: 1, first }),
+        if let Some(first) = failed.into_iter().next() {
+            return Err(RetryableError::Publish { failed: 1, first });
         }
+        if let Some(first) = hub_failed.first() {
+            return Err(RetryableError::SecurityHub {
+                failed: hub_failed.len(),
+                first: first.clone(),
+            });
+        }
+        Ok(
+            json!({"audit": {"accounts": audit.accounts.len(), "unreadable": unreadable, "alerts": alerts}}),
+        )
     }
 }
 

@@ -268,7 +268,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         } else if sqs::is_sqs(payload) {
             Ok(self.handle_sqs(payload, inv, &mut counts).await)
         } else if audit::is_audit(payload) {
-            self.scheduled_audit(inv).await
+            self.scheduled_audit(inv, &mut counts).await
         } else if let Some((time, rule)) = heartbeat::heartbeat(payload.as_bytes()) {
             match self.beat(&time, &rule, inv, &mut counts).await {
                 Ok(()) => Ok(json!({})),

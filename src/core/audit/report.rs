@@ -54,6 +54,23 @@ pub fn to_report(audit: &AccountAudit, time: &str, index: u64) -> Option<RecordR
     })
 }
 
+/// Marks the findings of `audit` that an entry of `suppressions` covers at `now` (epoch seconds),
+/// as the stream's findings are marked: judged on the account's report at `time`. Returns how
+/// many were marked.
+pub fn suppress(
+    audit: &mut AccountAudit,
+    suppressions: &crate::core::suppress::Suppressions,
+    time: &str,
+    now: i64,
+) -> usize {
+    let Some(mut report) = to_report(audit, time, 0) else {
+        return 0;
+    };
+    let n = suppressions.apply(&mut report, now);
+    audit.findings = report.findings;
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +113,43 @@ mod tests {
             ..audit
         };
         assert!(to_report(&none, "2026-12-06T06:00:00Z", 0).is_none());
+    }
+
+    #[test]
+    fn a_suppression_covers_an_audit_finding_by_rule_and_account() {
+        use crate::core::suppress::Suppressions;
+        let root = RootCredentials {
+            password: Presence::Present,
+            password_last_used: None,
+            mfa: vec![],
+            access_keys: vec![],
+            certificates: vec![],
+        };
+        let mut audit = AccountAudit {
+            account_id: "444455556666".into(),
+            account_name: None,
+            kind: AccountKind::Member,
+            findings: evaluate("444455556666", AccountKind::Member, &root, None),
+            root: Some(root),
+            error: None,
+        };
+        // 2026-12-06T06:00:00Z
+        let now = 1_796_536_800;
+        let file = b"[[suppress]]\nrule = \"root-password-present\"\naccount = \"444455556666\"\nreason = \"member accounts keep a password until the migration, SEC-42\"\nexpires = 2027-03-31\n";
+        let set = Suppressions::parse(file, "s.toml", now).unwrap();
+        assert_eq!(suppress(&mut audit, &set, "2026-12-06T06:00:00Z", now), 1);
+        let marked: Vec<(&str, bool)> = audit
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.is_suppressed()))
+            .collect();
+        assert_eq!(
+            marked,
+            [("root-mfa-missing", false), ("root-password-present", true)]
+        );
+        // The alert leaves the suppressed finding out.
+        let r = to_report(&audit, "2026-12-06T06:00:00Z", 0).unwrap();
+        let a = build(&r, Severity::Info, AlertFormat::Standard).unwrap();
+        assert!(!a.text.contains("root-password-present"), "{}", a.text);
     }
 }
