@@ -216,6 +216,7 @@ async fn an_organisation_of_50_accounts_is_audited_8_at_a_time_and_denied_accoun
     calls.sort();
     assert_eq!(calls, members);
     let max = stub.max_in_flight();
+    eprintln!("AssumeRoot calls in flight at once, at most: {max}");
     assert!(
         (2..=8).contains(&max),
         "{max} AssumeRoot calls in flight at once"
