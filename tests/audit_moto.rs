@@ -332,14 +332,14 @@ async fn the_scheduled_audit_alerts_once_on_a_change_and_never_without_one() {
         table: "sessions".into(),
     };
     let mut handler = Handler::with_store(config, FakePublisher::default(), Some(store));
-    handler.auditor = Some(Auditor {
+    handler.auditor = Some(Box::new(Auditor {
         sdk: sdk_config(&stub.endpoint).await,
         opts: AuditOptions {
             organization: true,
             accounts: vec![],
             concurrency: 8,
         },
-    });
+    }));
     let event = r#"{"rootwatch":"audit"}"#;
     let subjects = |h: &Handler<FakePublisher, DynamoStore>| -> Vec<String> {
         h.publisher

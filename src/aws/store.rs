@@ -163,7 +163,7 @@ pub struct MemoryStore {
     claims: Mutex<Claims>,
     claim_capacity: usize,
     windows: Mutex<crate::aws::windows::Windows>,
-    snapshots: Mutex<HashMap<String, String>>,
+    snapshots: Box<Mutex<HashMap<String, String>>>,
 }
 
 impl Default for MemoryStore {
@@ -179,7 +179,7 @@ impl MemoryStore {
             claims: Mutex::new(Claims::default()),
             claim_capacity: claim_capacity.max(1),
             windows: Mutex::new(crate::aws::windows::Windows::new(claim_capacity.max(1))),
-            snapshots: Mutex::new(HashMap::new()),
+            snapshots: Box::default(),
         }
     }
 

@@ -97,7 +97,7 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     /// The per-record pipeline (every finding kept: `MIN_SEVERITY` applies to the alerts).
     pub pipeline: Pipeline,
     /// The scheduled audit (`AUDIT`), when configured.
-    pub auditor: Option<Auditor>,
+    pub auditor: Option<Box<Auditor>>,
     /// Every report the pipeline gave, once [`Handler::keep_reports`] was called: for the tests
     /// that compare the function with replay. Off by default (the binary built for the tests
     /// links this feature too, and must hold no more than the shipped one).
@@ -232,7 +232,8 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
         } else if sqs::is_sqs(payload) {
             Ok(self.handle_sqs(payload, inv, &mut counts).await)
         } else if audit::is_audit(payload) {
-            self.scheduled_audit(inv, &mut counts).await
+            // Boxed: the audit's SDK futures would make every invocation's future larger.
+            Box::pin(self.scheduled_audit(inv, &mut counts)).await
         } else if let Some((time, rule)) = heartbeat::heartbeat(payload.as_bytes()) {
             match self.beat(&time, &rule, inv, &mut counts).await {
                 Ok(()) => Ok(json!({})),
@@ -247,7 +248,9 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                     let (mut failed, mut first) = (0, None);
                     for obj in &objects {
                         if let ObjectOutcome::Failed { retry: true, why } =
-                            self.read_object(obj, &mut seen, inv, &mut counts).await
+                            // Boxed: an object's future is large (S3, SNS, Security Hub).
+                            Box::pin(self.read_object(obj, &mut seen, inv, &mut counts))
+                                    .await
                         {
                             failed += 1;
                             first.get_or_insert(format!("{}: {why}", obj.url()));
