@@ -260,3 +260,16 @@ fn readme_is_short_and_every_relative_link_resolves() {
     }
     assert!(checked >= 30, "only {checked} relative links checked");
 }
+
+#[test]
+fn audit_rule_table_is_generated() {
+    let docs = doc("docs/audit.md");
+    let start = docs.find("<!-- audit-rules -->").unwrap();
+    let start = start + docs[start..].find('\n').unwrap() + 1;
+    let end = docs.find("<!-- /audit-rules -->").unwrap();
+    assert_eq!(
+        &docs[start..end],
+        rootwatch::core::audit::rules::markdown(),
+        "paste rootwatch::core::audit::rules::markdown() into docs/audit.md"
+    );
+}

@@ -95,7 +95,14 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
         } else {
             None
         };
+        let auditor = config.audit.clone().map(|opts| {
+            Box::new(crate::aws::function::Auditor {
+                sdk: sdk.clone(),
+                opts,
+            })
+        });
         let mut handler = Handler::with_store(config, publisher, store).with_objects(objects);
+        handler.auditor = auditor;
         if let Some(hub) = hub {
             handler = handler.with_security_hub(hub);
         }

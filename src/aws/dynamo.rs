@@ -231,6 +231,39 @@ impl SessionStore for DynamoStore {
         Ok(out.item().and_then(session_from_item).into_iter().collect())
     }
 
+    /// Audit snapshots are items `audit#KEY` with the snapshot as JSON in `snapshot`.
+    async fn snapshot(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(&format!("audit#{key}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("GetItem (audit snapshot)", e))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("snapshot"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
+    }
+
+    async fn put_snapshot(&self, key: &str, value: &str, expires: i64) -> Result<(), StoreError> {
+        let mut item = Item::new();
+        item.insert(PK.into(), s(&format!("audit#{key}")));
+        item.insert("snapshot".into(), s(value));
+        item.insert(TTL_ATTRIBUTE.into(), n(expires));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| failed("PutItem (audit snapshot)", e))
+    }
+
     async fn save(&self, x: &Session) -> Result<(), StoreError> {
         let result = self
             .client

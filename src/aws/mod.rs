@@ -2,6 +2,7 @@
 //! ([`sns`]), the shared DynamoDB store ([`dynamo`], behind [`store`]) and CloudTrail log files in
 //! S3 ([`s3`]).
 
+pub mod audit;
 pub mod bootstrap;
 pub mod dynamo;
 pub mod errors;

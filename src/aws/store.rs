@@ -114,6 +114,19 @@ pub trait SessionStore: Send + Sync {
         t: i64,
         memory: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The scheduled audit's last snapshot stored under `key` (an account's root credentials as
+    /// JSON), if any.
+    fn snapshot(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Stores the scheduled audit's snapshot `value` under `key`, kept until `expires`.
+    fn put_snapshot(
+        &self,
+        key: &str,
+        value: &str,
+        expires: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Claims the right to publish the alert of `event_id` at time `now` (epoch seconds).
     fn claim(
         &self,
@@ -150,6 +163,7 @@ pub struct MemoryStore {
     claims: Mutex<Claims>,
     claim_capacity: usize,
     windows: Mutex<crate::aws::windows::Windows>,
+    snapshots: Box<Mutex<HashMap<String, String>>>,
 }
 
 impl Default for MemoryStore {
@@ -165,6 +179,7 @@ impl MemoryStore {
             claims: Mutex::new(Claims::default()),
             claim_capacity: claim_capacity.max(1),
             windows: Mutex::new(crate::aws::windows::Windows::new(claim_capacity.max(1))),
+            snapshots: Box::default(),
         }
     }
 
@@ -267,6 +282,17 @@ impl SessionStore for MemoryStore {
     async fn first(&self, key: &str, t: i64, memory: i64) -> Result<bool, StoreError> {
         let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         Ok(w.first(key, t, memory))
+    }
+
+    async fn snapshot(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let m = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(m.get(key).cloned())
+    }
+
+    async fn put_snapshot(&self, key: &str, value: &str, _expires: i64) -> Result<(), StoreError> {
+        let mut m = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(key.to_owned(), value.to_owned());
+        Ok(())
     }
 
     async fn claim(&self, event_id: &str, now: i64) -> Result<Claim, StoreError> {

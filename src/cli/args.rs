@@ -102,6 +102,10 @@ pub(crate) enum Command {
     },
     /// Print the root-only task catalog (Markdown).
     Catalog,
+    /// Audit root credentials: which accounts still have a root password, access keys, MFA or
+    /// signing certificates (the caller's account, or the organisation's with --organization).
+    /// Exit status 1 when an account could not be read (the others are still audited).
+    Audit(crate::cli::audit::AuditArgs),
 }
 
 /// Session tracking and the two configurable session rules (the function reads the same

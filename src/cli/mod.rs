@@ -3,6 +3,7 @@
 //! download of `s3://` paths ([`fetch`]). Errors are `anyhow` here, at the edge.
 
 pub mod args;
+pub mod audit;
 pub mod backfill;
 pub mod fetch;
 pub mod findings;
@@ -145,6 +146,7 @@ pub(crate) fn run() -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Audit(args) => audit::run(args),
         Command::Catalog => {
             let mut out = io::stdout().lock();
             out.write_all(crate::core::catalog::markdown().as_bytes())?;

@@ -113,8 +113,37 @@ fn advice(rule: Rule) -> Advice {
             "This principal has not opened a root session on this account before (in the time remembered). A new AssumeRoot caller may be a new runbook, or stolen administrator credentials.",
             "Confirm with the person named that the privileged task was planned; if not, revoke their sessions and review what the root session did.",
         ),
+        Rule::RootAccessKeyPresent => (
+            "Root access keys call any API in the account, cannot be limited by IAM policies and do not expire.",
+            audit_next(rule),
+        ),
+        Rule::RootMfaMissing => (
+            "Anyone with the root password, or who can reset it through the root e-mail address, can take the whole account.",
+            audit_next(rule),
+        ),
+        Rule::RootHardwareMfaMissing => (
+            "A virtual MFA device lives on a phone or computer that can be copied or lost; AWS recommends hardware or FIDO MFA for root.",
+            audit_next(rule),
+        ),
+        Rule::RootSigningCertificatePresent => (
+            "A root signing certificate is a long-term root credential that nothing current needs.",
+            audit_next(rule),
+        ),
+        Rule::RootPasswordPresent => (
+            "A root password lets someone sign in as root; under centralized root access a member account needs none.",
+            audit_next(rule),
+        ),
+        Rule::RootCredentialsManagementDisabled => (
+            "Without centralized root credentials management, every member account keeps a root user that can sign in, each one to protect.",
+            audit_next(rule),
+        ),
     };
     Advice { why, next }
+}
+
+/// What to do for an audit rule: its row of the audit table.
+fn audit_next(rule: Rule) -> &'static str {
+    crate::core::audit::rules::audit_rule(rule).map_or("", |r| r.next)
 }
 
 /// The most severe finding (first one on ties).

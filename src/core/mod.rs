@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod asff;
 pub mod assume;
+pub mod audit;
 pub mod catalog;
 pub mod classify;
 pub mod finding_uid;

@@ -95,6 +95,18 @@ named_enum! {
         RootLoginSpray => "root-login-spray",
         /// The first AssumeRoot by a principal on a member account.
         AssumeRootNewCaller => "assume-root-new-caller",
+        /// Audit: the root user has an access key (active: critical; inactive: high).
+        RootAccessKeyPresent => "root-access-key-present",
+        /// Audit: the root user can sign in or call the API and has no MFA device.
+        RootMfaMissing => "root-mfa-missing",
+        /// Audit: the root user's MFA is virtual only (no hardware or FIDO device).
+        RootHardwareMfaMissing => "root-hardware-mfa-missing",
+        /// Audit: the root user has an X.509 signing certificate.
+        RootSigningCertificatePresent => "root-signing-certificate-present",
+        /// Audit: the root user has a password (medium in a member account under centralized root access).
+        RootPasswordPresent => "root-password-present",
+        /// Audit: the organisation has not enabled centralized root credentials management.
+        RootCredentialsManagementDisabled => "root-credentials-management-disabled",
     }
 }
 

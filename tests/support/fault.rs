@@ -181,15 +181,15 @@ impl Drop for FaultProxy {
 }
 
 /// An HTTP message head and body.
-struct Message {
+pub struct Message {
     /// Request or status line.
-    first: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub first: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Message {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -199,7 +199,7 @@ impl Message {
 
 /// Reads one message; `Ok(None)` at a clean end of the connection. Bodies: `Content-Length`,
 /// chunked, or (answers only, `to_close`) everything up to the end of the connection.
-fn read_message<R: BufRead>(r: &mut R, to_close: bool) -> std::io::Result<Option<Message>> {
+pub fn read_message<R: BufRead>(r: &mut R, to_close: bool) -> std::io::Result<Option<Message>> {
     let mut first = String::new();
     if r.read_line(&mut first)? == 0 {
         return Ok(None);
@@ -252,7 +252,7 @@ fn read_message<R: BufRead>(r: &mut R, to_close: bool) -> std::io::Result<Option
 }
 
 /// `Publish` from a Query-protocol body, `PutItem` from `X-Amz-Target: DynamoDB_20120810.PutItem`.
-fn action(req: &Message) -> String {
+pub fn action(req: &Message) -> String {
     if let Some(t) = req.header("x-amz-target") {
         return t.rsplit('.').next().unwrap_or(t).to_owned();
     }
@@ -309,7 +309,7 @@ fn error_answer(req: &Message, status: u16, code: &str) -> Vec<u8> {
 }
 
 /// Forwards `req` to moto and returns the answer, re-framed for a keep-alive connection.
-fn forward(req: &Message, upstream: u16) -> std::io::Result<Vec<u8>> {
+pub fn forward(req: &Message, upstream: u16) -> std::io::Result<Vec<u8>> {
     let mut up = TcpStream::connect((Ipv4Addr::LOCALHOST, upstream))?;
     up.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut head = format!("{}\r\n", req.first);

@@ -6,6 +6,7 @@
 //! `#[ignore = "needs moto_server; run make test"]` so a plain `cargo test` skips them.
 #![allow(dead_code)]
 
+pub mod audit_stub;
 pub mod fault;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -27,6 +27,8 @@ export function detectorPropsFromContext(app: App): RootActivityDetectorProps {
     alertEmail: ctx('alertEmail') || undefined,
     healthEmail: ctx('healthEmail') || undefined,
     heartbeatSchedule: ctx('heartbeatSchedule') !== undefined ? String(ctx('heartbeatSchedule')) : undefined,
+    auditSchedule: ctx('auditSchedule') ?? 'off',
+    auditScope: ctx('auditScope') ?? 'account',
     minSeverity: (ctx('minSeverity') as Severity) ?? 'medium',
     alertFormat: ctx('alertFormat') ?? 'standard',
     securityHub: flag(ctx('securityHub'), false),

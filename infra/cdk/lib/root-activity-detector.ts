@@ -31,6 +31,18 @@ export interface RootActivityDetectorProps {
    * '' turns the heartbeat and its alarm off. @default 'rate(30 minutes)'
    */
   readonly heartbeatSchedule?: string;
+  /**
+   * The scheduled root credentials audit (docs/audit.md): 'daily' audits root credentials once a
+   * day and alerts on what changed since the last run, with read-only permissions granted only
+   * then. @default 'off'
+   */
+  readonly auditSchedule?: 'off' | 'daily';
+  /**
+   * With auditSchedule 'daily': 'account' (this account's root user) or 'organization' (every
+   * account: Organizations reads and sts:AssumeRoot limited to the IAMAuditRootUserCredentials
+   * task policy). @default 'account'
+   */
+  readonly auditScope?: 'account' | 'organization';
   /** MIN_SEVERITY. @default 'medium' */
   readonly minSeverity?: Severity;
   /** ALERT_FORMAT. @default 'standard' */
@@ -174,6 +186,22 @@ class PlainTarget implements events.IRuleTarget {
   }
 }
 
+/** The scheduled audit's target: the function with the constant input `{"rootwatch":"audit"}`. */
+class AuditTarget implements events.IRuleTarget {
+  constructor(
+    private readonly arn: string,
+    private readonly deadLetterQueue: sqs.IQueue,
+  ) {}
+  bind(): events.RuleTargetConfig {
+    return {
+      arn: this.arn,
+      input: events.RuleTargetInput.fromObject({ rootwatch: 'audit' }),
+      deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+      retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 },
+    };
+  }
+}
+
 /** checkov skips (with their justification) for both functions; checkov reads them from Metadata. */
 const FUNCTION_CHECKOV_SKIPS = {
   skip: [
@@ -203,6 +231,8 @@ export class RootActivityDetector extends Construct {
   /** The dead man's switch: the scheduled heartbeat rule and its alarm (event path, heartbeatSchedule). */
   public readonly heartbeatRule?: events.Rule;
   public readonly heartbeatAlarm?: cloudwatch.Alarm;
+  /** The scheduled root credentials audit's daily rule (auditSchedule 'daily'). */
+  public readonly auditRule?: events.Rule;
   public readonly table?: dynamodb.Table;
   /** Role of the event function (cloudTrailRules). */
   public readonly role?: iam.Role;
@@ -237,6 +267,11 @@ export class RootActivityDetector extends Construct {
     if (heartbeatSchedule && !HEARTBEAT_EXPRESSION.test(heartbeatSchedule)) {
       throw new Error(`heartbeatSchedule must be rate() of at most an hour, a cron() expression, or '' (off): ${heartbeatSchedule}`);
     }
+    const auditSchedule = props.auditSchedule ?? 'off';
+    const auditScope = props.auditScope ?? 'account';
+    if (auditSchedule !== 'off' && auditSchedule !== 'daily') throw new Error(`auditSchedule must be 'off' or 'daily': ${auditSchedule}`);
+    if (auditScope !== 'account' && auditScope !== 'organization') throw new Error(`auditScope must be 'account' or 'organization': ${auditScope}`);
+    const audit = eventRules && auditSchedule === 'daily';
     if (concurrency < 2) throw new Error('reservedConcurrency must be at least 2 (SQS maximum concurrency)');
     const suppressions = props.suppressionsS3Uri;
     if (suppressions !== undefined && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^*?\s]*[^/*?\s]$/.test(suppressions)) {
@@ -554,7 +589,39 @@ export class RootActivityDetector extends Construct {
           }),
         );
       }
+      // The scheduled audit's reads (docs/audit.md#permissions), only with auditSchedule 'daily'.
+      if (audit) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'AuditRootCredentials',
+            actions: ['iam:GetAccountSummary', 'iam:GenerateCredentialReport', 'iam:GetCredentialReport', 'iam:ListVirtualMFADevices'],
+            resources: ['*'],
+          }),
+        );
+        if (auditScope === 'organization') {
+          statements.push(
+            new iam.PolicyStatement({
+              sid: 'AuditOrganization',
+              actions: ['organizations:DescribeOrganization', 'organizations:ListAccounts', 'iam:ListOrganizationsFeatures'],
+              resources: ['*'],
+            }),
+            new iam.PolicyStatement({
+              sid: 'AuditMemberRootCredentials',
+              actions: ['sts:AssumeRoot'],
+              resources: ['*'],
+              conditions: { StringEquals: { 'sts:TaskPolicyArn': 'arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials' } },
+            }),
+          );
+        }
+      }
       policy = rolePolicy('FunctionPolicy', this.role, [...statements, ...tail(), ...importFindings()]);
+      if (audit) {
+        Validations.of(policy).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'The scheduled audit (auditSchedule daily, off by default) reads account- and organisation-level IAM, Organizations and AssumeRoot APIs that have no resource-level scope; sts:AssumeRoot is limited to the IAMAuditRootUserCredentials task policy.',
+        });
+      }
     }
 
     let logArchivePolicy: iam.Policy | undefined;
@@ -695,6 +762,7 @@ export class RootActivityDetector extends Construct {
     if (props.trustedAccounts?.length) environment.TRUSTED_ACCOUNTS = props.trustedAccounts.join(',');
     if (suppressions) environment.SUPPRESSIONS_S3_URI = suppressions;
     Object.assign(environment, patternEnvironment);
+    if (audit) environment.AUDIT = auditScope;
     environment.DETECTOR_RESOURCES = this.detectorResources;
 
     // Two functions, one binary: the event function (CloudTrail events, 30 s) and the
@@ -875,6 +943,20 @@ export class RootActivityDetector extends Construct {
           });
         }
       }
+      // The scheduled audit: the function, directly, with the constant input it recognises.
+      if (audit) {
+        this.auditRule = new events.Rule(this, 'AuditRule', {
+          description: 'rootwatch - daily root credentials audit (alerts on changes)',
+          schedule: events.Schedule.rate(Duration.days(1)),
+          targets: [new AuditTarget(this.function.functionArn, dlq)],
+        });
+        new lambda.CfnPermission(this, 'AuditPermission', {
+          functionName: this.function.functionArn,
+          action: 'lambda:InvokeFunction',
+          principal: 'events.amazonaws.com',
+          sourceArn: this.auditRule.ruleArn,
+        });
+      }
       const ruleArns = [...this.rules, ...(this.heartbeatRule ? [this.heartbeatRule] : [])].map((r) => r.ruleArn);
       for (const queue of this.bufferQueue ? [this.bufferQueue, dlq] : [dlq]) {
         queue.addToResourcePolicy(
@@ -883,7 +965,8 @@ export class RootActivityDetector extends Construct {
             principals: [new iam.ServicePrincipal('events.amazonaws.com')],
             actions: ['sqs:SendMessage'],
             resources: [queue.queueArn],
-            conditions: { ArnEquals: { 'aws:SourceArn': ruleArns } },
+            // The audit rule dead-letters to the DLQ only: it targets the function directly.
+            conditions: { ArnEquals: { 'aws:SourceArn': queue === dlq && this.auditRule ? [...ruleArns, this.auditRule.ruleArn] : ruleArns } },
           }),
         );
       }

@@ -1017,3 +1017,43 @@ describe('cdk-nag AwsSolutions', () => {
     assert.ok(ids.includes('AwsSolutions-SQS3') && ids.includes('AwsSolutions-SQS4'), ids.join(','));
   });
 });
+
+describe('scheduled root credentials audit (docs/audit.md)', () => {
+  const statements = (t: Template): Json[] =>
+    ofType(t, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+  const sids = (t: Template): string[] => statements(t).map((s) => s.Sid);
+  const auditRules = (t: Template): Json[] =>
+    ofType(t, 'AWS::Events::Rule')
+      .map(([, r]) => r)
+      .filter((r) => (r.Properties.Targets ?? []).some((x: Json) => x.Input === '{"rootwatch":"audit"}'));
+
+  it('is off by default: no rule, no AUDIT variable, no audit permission', () => {
+    const { t } = mainStack();
+    assert.deepEqual(auditRules(t), []);
+    for (const sid of ['AuditRootCredentials', 'AuditOrganization', 'AuditMemberRootCredentials']) assert.ok(!sids(t).includes(sid), sid);
+    assert.ok(!JSON.stringify(t.toJSON()).includes('sts:AssumeRoot'));
+    for (const [, fn] of ofType(t, 'AWS::Lambda::Function')) assert.equal(fn.Properties.Environment.Variables.AUDIT, undefined);
+  });
+
+  it('daily for the account: a daily rule with the audit input, the account reads only', () => {
+    const { t } = mainStack({ auditSchedule: 'daily' });
+    const rules = auditRules(t);
+    assert.equal(rules.length, 1);
+    assert.equal(rules[0].Properties.ScheduleExpression, 'rate(1 day)');
+    const st = statements(t).find((s) => s.Sid === 'AuditRootCredentials');
+    assert.deepEqual([...st.Action].sort(), ['iam:GenerateCredentialReport', 'iam:GetAccountSummary', 'iam:GetCredentialReport', 'iam:ListVirtualMFADevices']);
+    assert.ok(!sids(t).includes('AuditOrganization') && !sids(t).includes('AuditMemberRootCredentials'));
+    const envs = ofType(t, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.Environment.Variables.AUDIT);
+    assert.ok(envs.includes('account'), JSON.stringify(envs));
+  });
+
+  it('daily for the organisation: Organizations reads and AssumeRoot limited to the audit task policy', () => {
+    const { t } = mainStack({ auditSchedule: 'daily', auditScope: 'organization' });
+    const by = Object.fromEntries(statements(t).map((s) => [s.Sid, s]));
+    assert.deepEqual([...by.AuditOrganization.Action].sort(), ['iam:ListOrganizationsFeatures', 'organizations:DescribeOrganization', 'organizations:ListAccounts']);
+    assert.equal(by.AuditMemberRootCredentials.Action, 'sts:AssumeRoot');
+    assert.deepEqual(by.AuditMemberRootCredentials.Condition, {
+      StringEquals: { 'sts:TaskPolicyArn': 'arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials' },
+    });
+  });
+});

@@ -26,6 +26,9 @@ pub struct Config {
     /// The pattern rules: `ROOT_LOGIN_FAILURES`, `ROOT_LOGIN_WINDOW_MINUTES`, `SPRAY_ACCOUNTS`,
     /// `SPRAY_WINDOW_MINUTES`, `NEW_CALLER_DAYS`.
     pub patterns: crate::core::patterns::PatternConfig,
+    /// `AUDIT` (`off`, `account` or `organization`; default off) and `AUDIT_ACCOUNTS`: what the
+    /// scheduled audit reads (docs/audit.md).
+    pub audit: Option<crate::aws::audit::AuditOptions>,
     /// `SUPPRESSIONS_S3_URI`, `SUPPRESSIONS_TTL_SECONDS`: the suppression file.
     pub suppressions: Option<super::SuppressionSource>,
     /// `SECURITY_HUB` (`true` or `false`, default `false`): also import every alerting finding
@@ -65,6 +68,7 @@ impl Config {
             session_capacity: crate::core::session::MEMORY_CAPACITY,
             assume_root_wait: ASSUME_ROOT_WAIT_SECONDS,
             patterns: Default::default(),
+            audit: None,
             suppressions: None,
             security_hub: false,
         }
@@ -219,6 +223,43 @@ impl Config {
             new_caller_memory: at_least_one("NEW_CALLER_DAYS", number("NEW_CALLER_DAYS", 3650)?)?
                 .map_or(d.new_caller_memory, |days| days * 86_400),
         };
+        let audit = match get("AUDIT")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("") | Some("off") => None,
+            Some(kind @ ("account" | "organization")) => {
+                let accounts: Vec<String> = get("AUDIT_ACCOUNTS")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(bad) = accounts
+                    .iter()
+                    .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return Err(ConfigError::Invalid {
+                        name: "AUDIT_ACCOUNTS",
+                        value: bad.clone(),
+                        why: "expected 12-digit AWS account ids separated by commas".into(),
+                    });
+                }
+                Some(crate::aws::audit::AuditOptions {
+                    organization: kind == "organization",
+                    accounts,
+                    concurrency: crate::aws::audit::CONCURRENCY,
+                })
+            }
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "AUDIT",
+                    value: get("AUDIT").unwrap_or_default(),
+                    why: "expected off, account or organization".into(),
+                })
+            }
+        };
         let suppressions = match get("SUPPRESSIONS_S3_URI").filter(|v| !v.trim().is_empty()) {
             None => None,
             Some(uri) => Some(
@@ -243,6 +284,7 @@ impl Config {
             }
         };
         Ok(Config {
+            audit,
             suppressions,
             topic_arn,
             min_severity,

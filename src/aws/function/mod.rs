@@ -20,7 +20,7 @@
 //! finding, which updates it (same `Id`) instead of duplicating it.
 
 use crate::aws::s3::{self, NoObjects, Notice, ObjectRef, ObjectSource};
-use crate::aws::sns::{PublishError, Publisher};
+use crate::aws::sns::Publisher;
 use crate::aws::store::{MemoryStore, SessionStore};
 use crate::core::alert::{self, Alert};
 use crate::core::model::{InputRef, Severity};
@@ -40,6 +40,7 @@ pub const INVOKE_DOC: &str = "https://docs.aws.amazon.com/lambda/latest/api/API_
 pub const SQS_PARTIAL_BATCH_DOC: &str =
     "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html";
 
+mod audit;
 mod budget;
 mod claims;
 mod config;
@@ -48,10 +49,12 @@ mod hold;
 mod metrics;
 mod objects;
 mod patterns;
+mod retry;
 mod security_hub;
 mod sqs;
 mod suppressions;
 
+pub use audit::{is_audit, Auditor, SNAPSHOT_DAYS};
 pub use budget::{Invocation, PUBLISH_BUDGET, SAFETY_MARGIN};
 pub use claims::{then, Answer, Step, Then, CLAIM_TABLE};
 pub use config::{
@@ -60,8 +63,9 @@ pub use config::{
 pub use heartbeat::HEARTBEAT_RULE;
 pub use metrics::{emf, shape, Counts};
 pub use objects::ObjectOutcome;
+pub use retry::RetryableError;
 
-use claims::{Delivery, RetryWhy};
+use claims::Delivery;
 use hold::Wait;
 pub use hold::MAX_WAIT_RECEIVES;
 pub use sqs::Queued;
@@ -69,42 +73,6 @@ pub use suppressions::{SuppressionSource, SUPPRESSIONS_TTL_SECONDS};
 
 /// Alerts of one batch published at once (each a separate SNS call).
 pub const PUBLISH_CONCURRENCY: usize = 8;
-/// Why an invocation (or one SQS message of it) must be retried.
-#[derive(Debug, thiserror::Error)]
-pub enum RetryableError {
-    #[error("{failed} alert(s) could not be published; the invocation fails so that Lambda retries it: {first}")]
-    Publish { failed: usize, first: PublishError },
-    #[error("{failed} alert(s) are being published by another delivery that has not settled its claim (it may have died); retried after the claim's lease")]
-    Claimed { failed: usize },
-    #[error("{records} record(s) may belong to an AssumeRoot session whose AssumeRoot call has not arrived; returned to the queue to wait for it")]
-    Waiting { records: usize },
-    #[error("the invocation's deadline is near: not started, returned for a retry")]
-    OutOfTime,
-    #[error("{failed} object(s) could not be read or their alerts published; the invocation fails so that Lambda retries it: {first}")]
-    Objects { failed: usize, first: String },
-    #[error("{failed} finding(s) could not be imported into Security Hub; the input is retried (its SNS alerts are not published again, a re-imported finding is updated): {first}")]
-    SecurityHub { failed: usize, first: String },
-}
-
-impl RetryableError {
-    /// Adds a failed delivery to an input's result.
-    fn add(result: &mut Result<(), RetryableError>, why: RetryWhy) {
-        match (result.as_mut(), why) {
-            (Ok(()), RetryWhy::Published(first)) => {
-                *result = Err(RetryableError::Publish { failed: 1, first })
-            }
-            (Ok(()), RetryWhy::Held) => *result = Err(RetryableError::Claimed { failed: 1 }),
-            (Ok(()), RetryWhy::OutOfTime) => *result = Err(RetryableError::OutOfTime),
-            (Err(RetryableError::Publish { failed, .. }), _)
-            | (Err(RetryableError::Claimed { failed }), _)
-            | (Err(RetryableError::Objects { failed, .. }), _)
-            | (Err(RetryableError::SecurityHub { failed, .. }), _) => *failed += 1,
-            (Err(RetryableError::Waiting { records }), _) => *records += 1,
-            (Err(RetryableError::OutOfTime), _) => {}
-        }
-    }
-}
-
 /// One input of a batch: its name for logs, its bytes, and for an SQS message how long it has
 /// waited in the queue.
 pub struct Input<'a> {
@@ -128,6 +96,8 @@ pub struct Handler<P, S = MemoryStore, O = NoObjects> {
     pub objects: O,
     /// The per-record pipeline (every finding kept: `MIN_SEVERITY` applies to the alerts).
     pub pipeline: Pipeline,
+    /// The scheduled audit (`AUDIT`), when configured.
+    pub auditor: Option<Box<Auditor>>,
     /// Every report the pipeline gave, once [`Handler::keep_reports`] was called: for the tests
     /// that compare the function with replay. Off by default (the binary built for the tests
     /// links this feature too, and must hold no more than the shipped one).
@@ -169,6 +139,7 @@ impl<P: Publisher, S: SessionStore> Handler<P, S, NoObjects> {
             publisher,
             shared,
             objects: NoObjects,
+            auditor: None,
             #[cfg(any(test, feature = "testing"))]
             reports: Default::default(),
             security_hub: None,
@@ -189,6 +160,7 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             shared: self.shared,
             objects,
             pipeline: self.pipeline,
+            auditor: self.auditor,
             #[cfg(any(test, feature = "testing"))]
             reports: self.reports,
             security_hub: self.security_hub,
@@ -259,6 +231,9 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
             Ok(self.handle_batch(&job, inv, &mut counts).await)
         } else if sqs::is_sqs(payload) {
             Ok(self.handle_sqs(payload, inv, &mut counts).await)
+        } else if audit::is_audit(payload) {
+            // Boxed: the audit's SDK futures would make every invocation's future larger.
+            Box::pin(self.scheduled_audit(inv, &mut counts)).await
         } else if let Some((time, rule)) = heartbeat::heartbeat(payload.as_bytes()) {
             match self.beat(&time, &rule, inv, &mut counts).await {
                 Ok(()) => Ok(json!({})),
@@ -273,7 +248,9 @@ impl<P: Publisher, S: SessionStore, O: ObjectSource> Handler<P, S, O> {
                     let (mut failed, mut first) = (0, None);
                     for obj in &objects {
                         if let ObjectOutcome::Failed { retry: true, why } =
-                            self.read_object(obj, &mut seen, inv, &mut counts).await
+                            // Boxed: an object's future is large (S3, SNS, Security Hub).
+                            Box::pin(self.read_object(obj, &mut seen, inv, &mut counts))
+                                    .await
                         {
                             failed += 1;
                             first.get_or_insert(format!("{}: {why}", obj.url()));
