@@ -213,37 +213,44 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The item `pk`, read consistently (a claim or a session written a moment ago by another
+    /// instance must be seen).
+    async fn read(&self, pk: String, op: &'static str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(&pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed(op, e))?;
+        Ok(out.item)
+    }
+}
+
 impl SessionStore for DynamoStore {
     fn describe(&self) -> String {
         format!("dynamodb:{}", self.table)
     }
 
     async fn sessions(&self, key: &str) -> Result<Vec<Session>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(&format!("session#{key}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| failed("GetItem", e))?;
-        Ok(out.item().and_then(session_from_item).into_iter().collect())
+        let item = self.read(format!("session#{key}"), "GetItem").await?;
+        Ok(item
+            .as_ref()
+            .and_then(session_from_item)
+            .into_iter()
+            .collect())
     }
 
     /// Audit snapshots are items `audit#KEY` with the snapshot as JSON in `snapshot`.
     async fn snapshot(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(&format!("audit#{key}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| failed("GetItem (audit snapshot)", e))?;
-        Ok(out
-            .item()
+        let item = self
+            .read(format!("audit#{key}"), "GetItem (audit snapshot)")
+            .await?;
+        Ok(item
+            .as_ref()
             .and_then(|i| i.get("snapshot"))
             .and_then(|v| v.as_s().ok())
             .cloned())

@@ -368,6 +368,20 @@ export class RootActivityDetector extends Construct {
     );
 
     // ------------------------------------------------------------ topic
+    // CloudWatch alarms of this account (and only they) may publish to a topic.
+    const alarmsMayPublish = (topic: sns.Topic) =>
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAlarmsOfThisAccount',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+          },
+        }),
+      );
     this.topic = new sns.Topic(this, 'AlertTopic', { displayName: 'rootwatch', masterKey: this.key, enforceSSL: true });
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -377,18 +391,7 @@ export class RootActivityDetector extends Construct {
         resources: [this.topic.topicArn],
       }),
     );
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsOfThisAccount',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-        },
-      }),
-    );
+    alarmsMayPublish(this.topic);
     if (props.alertEmail) {
       // Heartbeats (message attribute rule = heartbeat) are for the Heartbeat metric, not for
       // people. A filter policy on message attributes also drops messages that carry none, such
@@ -423,18 +426,7 @@ export class RootActivityDetector extends Construct {
       }),
     );
     this.healthTopic = new sns.Topic(this, 'DetectorHealthTopic', { displayName: 'rootwatch health', masterKey: this.healthKey, enforceSSL: true });
-    this.healthTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsOfThisAccount',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.healthTopic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-        },
-      }),
-    );
+    alarmsMayPublish(this.healthTopic);
     if (props.healthEmail) {
       new sns.Subscription(this, 'HealthEmail', {
         topic: this.healthTopic,
